@@ -1,0 +1,123 @@
+// mbfuzz: the command line. Each subcommand is a thin front over the library.
+//
+// Exit codes, for every subcommand: 0 success, 1 the run found something
+// (replay: a memblock call was aborted by BUG or a simulation limit),
+// 2 bad input (usage, unreadable or malformed trace).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/production.hpp"
+#include "core/render.hpp"
+#include "core/trace.hpp"
+#include "core/variant.hpp"
+
+namespace {
+
+using namespace mbfuzz;
+
+constexpr int exit_ok = 0;
+constexpr int exit_found = 1;
+constexpr int exit_bad_input = 2;
+
+std::string variant_names() {
+  std::string names;
+  for (const Variant& v : all_variants()) names += fmt::format("{}{}", names.empty() ? "" : ", ", v.name());
+  return names;
+}
+
+struct ReplayOptions {
+  std::vector<std::string> traces;
+  std::string variant = std::string(default_variant().name());
+  bool all_variants = false;
+  bool quiet = false;
+};
+
+// Runs one trace on one variant; returns whether every call completed.
+bool replay_one(const Trace& trace, const Variant& variant, bool quiet) {
+  ProductionMemblock memblock(variant);
+  bool all_completed = true;
+  if (!quiet) fmt::print("# {} on {} (Linux {})\n", trace.source, variant.name(), variant.build().kernel_version);
+  for (std::size_t i = 0; i < trace.ops.size(); ++i) {
+    Outcome outcome = memblock.run(trace.ops[i]);
+    bool completed = outcome.status != Outcome::Status::aborted;
+    all_completed = all_completed && completed;
+    if (!quiet || !completed)
+      fmt::print("{}:{}: {}\n    {}\n", trace.source, trace.lines[i], format_op(trace.ops[i]),
+                 render_outcome(outcome));
+    if (!quiet)
+      for (const std::string& line : memblock.kernel_log()) fmt::print("    printk: {}\n", line);
+  }
+  if (!quiet) fmt::print("\n{}", render_snapshot(memblock.snapshot()));
+  return all_completed;
+}
+
+int replay(const ReplayOptions& options) {
+  std::vector<const Variant*> variants;
+  if (options.all_variants) {
+    for (const Variant& v : all_variants()) variants.push_back(&v);
+  } else {
+    const Variant* v = find_variant(options.variant);
+    if (!v) {
+      fmt::print(stderr, "mbfuzz: unknown variant '{}' (one of: {})\n", options.variant, variant_names());
+      return exit_bad_input;
+    }
+    variants.push_back(v);
+  }
+  std::vector<Trace> traces;
+  try {
+    for (const std::string& path : options.traces) traces.push_back(read_trace(path));
+  } catch (const TraceError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return exit_bad_input;
+  }
+  bool all_completed = true;
+  for (const Trace& trace : traces)
+    for (const Variant* v : variants) all_completed = replay_one(trace, *v, options.quiet) && all_completed;
+  return all_completed ? exit_ok : exit_found;
+}
+
+int list_variants() {
+  for (const Variant& v : all_variants()) {
+    const Build& b = v.build();
+    fmt::print("{:8} Linux {}  CONFIG_NUMA={} MAX_NUMNODES={} phys_addr_t={} bits\n", b.name,
+               b.kernel_version, b.numa ? "y" : "n", b.max_numnodes, b.phys_bits);
+  }
+  return exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mbfuzz: differential fuzzing and verification of Linux memblock"};
+  app.require_subcommand(1);
+
+  ReplayOptions replay_options;
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay", "Run text traces on the production memblock; print each outcome and the final region tables");
+  replay_cmd->add_option("traces", replay_options.traces, "Trace files")->required()->check(CLI::ExistingFile);
+  replay_cmd->add_option("--variant", replay_options.variant, "Build variant: " + variant_names())
+      ->capture_default_str();
+  replay_cmd->add_flag("--all-variants", replay_options.all_variants, "Replay on every variant");
+  replay_cmd->add_flag("--quiet", replay_options.quiet, "Print only calls that were aborted");
+
+  CLI::App* variants_cmd = app.add_subcommand("variants", "List the memblock builds linked in");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return exit_bad_input;
+  }
+
+  if (*replay_cmd) return replay(replay_options);
+  if (*variants_cmd) return list_variants();
+  return exit_bad_input;
+}

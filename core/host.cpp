@@ -1,0 +1,180 @@
+#include "core/host.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "core/kernel/memblock_bridge.h"
+
+namespace mbfuzz::host {
+namespace {
+
+// Handles for addresses outside the window: one slot per distinct address,
+// each slot wide enough for the pointer arithmetic memblock does on a block.
+constexpr std::size_t handle_slot = std::size_t{1} << 20;
+constexpr std::size_t handle_slots = std::size_t{1} << 16;
+
+[[noreturn]] void fatal(const char* what) {
+  std::fprintf(stderr, "mbfuzz: simulated physical memory: %s: %s\n", what, std::strerror(errno));
+  std::abort();
+}
+
+class SimulatedMemory {
+ public:
+  SimulatedMemory() {
+    window_ = map(window_size, PROT_READ | PROT_WRITE);
+    handles_ = map(handle_slot * handle_slots, PROT_NONE);
+  }
+
+  void* to_virt(Phys phys) {
+    if (phys < window_size) return window_ + phys;
+    auto [it, added] = handle_of_.try_emplace(phys, handle_phys_.size());
+    if (added) {
+      if (handle_phys_.size() == handle_slots) fatal("too many distinct addresses outside the window");
+      handle_phys_.push_back(phys);
+    }
+    return handles_ + it->second * handle_slot;
+  }
+
+  Phys to_phys(const void* virt) const {
+    auto p = static_cast<const std::byte*>(virt);
+    if (p >= window_ && p < window_ + window_size) return static_cast<Phys>(p - window_);
+    if (p >= handles_ && p < handles_ + handle_slot * handle_slots) {
+      auto offset = static_cast<std::size_t>(p - handles_);
+      auto slot = offset / handle_slot;
+      if (slot < handle_phys_.size()) return handle_phys_[slot] + offset % handle_slot;
+    }
+    // A kmalloc'd object (slab available): the kernel only tests __pa() of it
+    // against 0, so any nonzero value that is not a window address will do.
+    return reinterpret_cast<std::uintptr_t>(virt);
+  }
+
+  bool backed(const void* virt, std::size_t n) const {
+    auto p = static_cast<const std::byte*>(virt);
+    return p >= window_ && n <= window_size && static_cast<Phys>(p - window_) <= window_size - n;
+  }
+
+  void touched(void* virt, std::size_t n) {
+    auto page = reinterpret_cast<std::uintptr_t>(virt) & ~std::uintptr_t{4095};
+    auto end = reinterpret_cast<std::uintptr_t>(virt) + n;
+    touched_.emplace_back(page, end);
+  }
+
+  void reset() {
+    for (auto [start, end] : touched_)
+      madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+    touched_.clear();
+    handle_of_.clear();
+    handle_phys_.clear();
+  }
+
+ private:
+  static std::byte* map(std::size_t len, int prot) {
+    void* p = mmap(nullptr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) fatal("mmap");
+    return static_cast<std::byte*>(p);
+  }
+
+  std::byte* window_;
+  std::byte* handles_;
+  std::map<Phys, std::size_t> handle_of_;
+  std::vector<Phys> handle_phys_;
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> touched_;
+};
+
+SimulatedMemory& memory() {
+  static SimulatedMemory instance;
+  return instance;
+}
+
+Recording& current() {
+  static Recording instance;
+  return instance;
+}
+
+std::set<void*>& slab_objects() {
+  static std::set<void*> instance;
+  return instance;
+}
+
+}  // namespace
+
+void start_recording() { current() = Recording{}; }
+
+const Recording& recording() { return current(); }
+
+void reset_memory() {
+  memory().reset();
+  for (void* p : slab_objects()) std::free(p);
+  slab_objects().clear();
+}
+
+bool is_slab_object(const void* p) { return slab_objects().count(const_cast<void*>(p)) != 0; }
+
+}  // namespace mbfuzz::host
+
+using namespace mbfuzz;
+
+extern "C" {
+
+void* mb_host_phys_to_virt(uint64_t phys) { return host::memory().to_virt(phys); }
+
+uint64_t mb_host_virt_to_phys(const void* virt) { return host::memory().to_phys(virt); }
+
+int mb_host_unbacked(const void* dst, size_t n) { return !host::memory().backed(dst, n); }
+
+void* mb_host_memset(void* dst, int c, size_t n) {
+  auto& mem = host::memory();
+  if (!host::is_slab_object(dst)) {
+    Phys start = mem.to_phys(dst);
+    if (c == 0 && n != 0) host::current().zeroed.emplace_back(start, start + n);
+  }
+  if (host::is_slab_object(dst) || (mem.backed(dst, n) && n <= host::max_real_memset)) {
+    std::memset(dst, c, n);
+    if (!host::is_slab_object(dst)) mem.touched(dst, n);
+  }
+  return dst;
+}
+
+void* mb_host_memcpy(void* dst, const void* src, size_t n) {
+  std::memcpy(dst, src, n);
+  host::memory().touched(dst, n);
+  return dst;
+}
+
+void* mb_host_kmalloc(size_t size, int zero) {
+  void* p = zero ? std::calloc(1, size ? size : 1) : std::malloc(size ? size : 1);
+  if (p) host::slab_objects().insert(p);
+  return p;
+}
+
+void mb_host_kfree(const void* p) {
+  auto& objects = host::slab_objects();
+  auto it = objects.find(const_cast<void*>(p));
+  if (it == objects.end()) return;  // kfree(NULL), or not ours: the kernel would oops
+  std::free(*it);
+  objects.erase(it);
+}
+
+void mb_host_free_pages(uint64_t pfn, unsigned order) {
+  host::current().buddy.blocks.push_back(PageBlock{pfn, order});
+}
+
+void mb_host_totalram_add(long pages) { host::current().buddy.totalram_pages += pages; }
+
+void mb_host_event(enum mb_event_kind kind, const char* file, int line, const char* text) {
+  auto k = kind == MB_EVENT_BUG   ? KernelEvent::Kind::bug
+           : kind == MB_EVENT_WARN ? KernelEvent::Kind::warn
+                                   : KernelEvent::Kind::limit;
+  host::current().events.push_back(KernelEvent{k, file, line, text});
+}
+
+void mb_host_printk(const char* text) { host::current().log.emplace_back(text); }
+
+}  // extern "C"

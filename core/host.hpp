@@ -1,0 +1,47 @@
+// The harness side of the kernel boundary: what memblock.c sees as physical
+// memory, and the record of what it reports during one call.
+//
+// Physical memory is simulated so that physical addresses keep their real
+// values. Addresses below `window_size` map one-to-one onto a MAP_NORESERVE
+// mapping; memory there is real, which memblock needs for the region arrays
+// memblock_double_array() places in it. Every other address gets a handle: a
+// pointer that __pa() maps back exactly, whose memory is never accessed
+// (memset through it is recorded, not performed; memcpy through it aborts the
+// call as a simulation limit). Zeroing is recorded for every memset, so a
+// zeroing allocation of any size is checked without touching its pages.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/outcome.hpp"
+
+namespace mbfuzz::host {
+
+inline constexpr Phys window_size = Phys{1} << 45;
+
+// Largest memset performed for real on the window; larger ones are recorded only.
+inline constexpr std::size_t max_real_memset = std::size_t{16} << 20;
+
+// What the kernel side reported during the current call.
+struct Recording {
+  std::vector<KernelEvent> events;
+  std::vector<std::pair<Phys, Phys>> zeroed;  // [start, end) ranges memset to 0
+  BuddyRelease buddy;
+  std::vector<std::string> log;  // printk lines
+};
+
+// Clears the recording: called before each memblock call.
+void start_recording();
+const Recording& recording();
+
+// Returns simulated memory to its pristine state: releases the window's
+// touched pages, forgets handles, frees kmalloc'd objects.
+void reset_memory();
+
+// True for a pointer returned by the simulated kmalloc.
+bool is_slab_object(const void* p);
+
+}  // namespace mbfuzz::host

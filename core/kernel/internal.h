@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mbfuzz shim for mm/internal.h, which memblock.c includes as "internal.h":
+ * the mirrored_kernelcore switch and the buddy allocator's entry point.
+ */
+#ifndef MBFUZZ_SHIM_MM_INTERNAL_H
+#define MBFUZZ_SHIM_MM_INTERNAL_H
+
+#include <stdbool.h>
+#include "memblock_bridge.h"
+
+extern bool mirrored_kernelcore;
+
+static inline void memblock_free_pages(struct page *page, unsigned long pfn, unsigned int order)
+{
+	mb_host_free_pages(pfn, order);
+}
+
+#endif
