@@ -19,6 +19,7 @@ namespace {
 // each slot wide enough for the pointer arithmetic memblock does on a block.
 constexpr std::size_t handle_slot = std::size_t{1} << 20;
 constexpr std::size_t handle_slots = std::size_t{1} << 16;
+constexpr std::uintptr_t page = 4096;
 
 [[noreturn]] void fatal(const char* what) {
   std::fprintf(stderr, "mbfuzz: simulated physical memory: %s: %s\n", what, std::strerror(errno));
@@ -60,10 +61,30 @@ class SimulatedMemory {
     return p >= window_ && n <= window_size && static_cast<Phys>(p - window_) <= window_size - n;
   }
 
+  // memset on the window. Zeroing whole pages of a private anonymous
+  // mapping is what MADV_DONTNEED does, without faulting them in.
+  void fill(void* virt, int c, std::size_t n) {
+    auto start = reinterpret_cast<std::uintptr_t>(virt);
+    auto end = start + n;
+    auto first_page = (start + page - 1) & ~(page - 1);
+    auto last_page = end & ~(page - 1);
+    if (c != 0 || last_page <= first_page) {
+      std::memset(virt, c, n);
+      touched(virt, n);
+      return;
+    }
+    std::memset(virt, 0, first_page - start);
+    madvise(reinterpret_cast<void*>(first_page), last_page - first_page, MADV_DONTNEED);
+    std::memset(reinterpret_cast<void*>(last_page), 0, end - last_page);
+    touched(virt, first_page - start);
+    touched(reinterpret_cast<void*>(last_page), end - last_page);
+  }
+
   void touched(void* virt, std::size_t n) {
-    auto page = reinterpret_cast<std::uintptr_t>(virt) & ~std::uintptr_t{4095};
+    if (n == 0) return;
+    auto start = reinterpret_cast<std::uintptr_t>(virt) & ~(page - 1);
     auto end = reinterpret_cast<std::uintptr_t>(virt) + n;
-    touched_.emplace_back(page, end);
+    touched_.emplace_back(start, end);
   }
 
   void reset() {
@@ -127,18 +148,16 @@ void* mb_host_phys_to_virt(uint64_t phys) { return host::memory().to_virt(phys);
 
 uint64_t mb_host_virt_to_phys(const void* virt) { return host::memory().to_phys(virt); }
 
-int mb_host_unbacked(const void* dst, size_t n) { return !host::memory().backed(dst, n); }
+int mb_host_unbacked(const void* dst, size_t n) {
+  return !host::is_slab_object(dst) && !host::memory().backed(dst, n);
+}
 
 void* mb_host_memset(void* dst, int c, size_t n) {
+  if (host::is_slab_object(dst)) return std::memset(dst, c, n);
   auto& mem = host::memory();
-  if (!host::is_slab_object(dst)) {
-    Phys start = mem.to_phys(dst);
-    if (c == 0 && n != 0) host::current().zeroed.emplace_back(start, start + n);
-  }
-  if (host::is_slab_object(dst) || (mem.backed(dst, n) && n <= host::max_real_memset)) {
-    std::memset(dst, c, n);
-    if (!host::is_slab_object(dst)) mem.touched(dst, n);
-  }
+  Phys start = mem.to_phys(dst);
+  if (c == 0 && n != 0) host::current().zeroed.emplace_back(start, start + n);
+  if (mem.backed(dst, n)) mem.fill(dst, c, n);
   return dst;
 }
 
@@ -149,6 +168,7 @@ void* mb_host_memcpy(void* dst, const void* src, size_t n) {
 }
 
 void* mb_host_kmalloc(size_t size, int zero) {
+  if (size > host::kmalloc_max_size) return nullptr;  // as the kernel's kmalloc does
   void* p = zero ? std::calloc(1, size ? size : 1) : std::malloc(size ? size : 1);
   if (p) host::slab_objects().insert(p);
   return p;

@@ -8,7 +8,8 @@
 // pointer that __pa() maps back exactly, whose memory is never accessed
 // (memset through it is recorded, not performed; memcpy through it aborts the
 // call as a simulation limit). Zeroing is recorded for every memset, so a
-// zeroing allocation of any size is checked without touching its pages.
+// zeroing allocation of any size is checked; in the window, zeroing whole
+// pages is done with MADV_DONTNEED (same contents, no page faults).
 #pragma once
 
 #include <cstddef>
@@ -22,8 +23,8 @@ namespace mbfuzz::host {
 
 inline constexpr Phys window_size = Phys{1} << 45;
 
-// Largest memset performed for real on the window; larger ones are recorded only.
-inline constexpr std::size_t max_real_memset = std::size_t{16} << 20;
+// KMALLOC_MAX_SIZE of SLUB with MAX_ORDER 11: larger kmallocs return NULL.
+inline constexpr std::size_t kmalloc_max_size = std::size_t{4} << 20;
 
 // What the kernel side reported during the current call.
 struct Recording {
