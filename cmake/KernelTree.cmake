@@ -22,6 +22,7 @@ set(MEMBLOCK_DEFAULT_TARBALL "/usr/src/linux-source-6.1.tar.xz" CACHE FILEPATH
 set(_mb_needed_paths
     mm/memblock.c
     include/linux/memblock.h
+    include/linux/gfp_types.h    # tools/include/linux/gfp_types.h includes it
     tools/include
     Makefile)
 
@@ -54,7 +55,6 @@ function(_mb_extract_default_tree out_tree)
     # The kernel's own userspace suite: built beside us for comparisons.
     list(APPEND members "${top}/tools/testing/memblock" "${top}/tools/lib/slab.c"
                         "${top}/tools/arch/x86/include"
-                        "${top}/include/linux/gfp_types.h"
                         "${top}/Documentation/core-api/boot-time-mm.rst")
     execute_process(
       COMMAND tar -I "xz -T0" -xf "${tarball}" ${members}

@@ -203,7 +203,10 @@ ProductionMemblock::ProductionMemblock(const Variant& variant) : variant_(varian
   reset();
 }
 
-ProductionMemblock::~ProductionMemblock() { in_use(variant_) = false; }
+ProductionMemblock::~ProductionMemblock() {
+  host::reset_memory();  // kmalloc'd objects belong to this run
+  in_use(variant_) = false;
+}
 
 void ProductionMemblock::reset() {
   variant_.kernel().reset();

@@ -1,0 +1,41 @@
+# Shared by the ci/ scripts (sourced, not run).
+#
+# require_packages PKG...: every Debian package named must be installed. As
+# root, missing ones are installed with apt; otherwise the exact apt-get line
+# is printed and the script exits 2.
+
+MBFUZZ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# What building and testing mbfuzz needs on Debian 12.
+MBFUZZ_BUILD_PACKAGES=(
+  cmake ninja-build g++ binutils xz-utils
+  libfmt-dev libcli11-dev libgtest-dev libboost-dev
+  linux-source-6.1
+)
+
+require_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "mbfuzz: missing packages. Install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 2
+  fi
+  echo "mbfuzz: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build_tree PRESET: configure (once) and build with a CMake preset.
+build_tree() {
+  local preset=$1
+  shift
+  cmake --preset "$preset" -S "$MBFUZZ_ROOT" "$@" >/dev/null
+  cmake --build --preset "$preset"
+}
