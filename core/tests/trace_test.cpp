@@ -68,6 +68,8 @@ struct BadLine {
   std::string message;
 };
 
+void PrintTo(const BadLine& bad, std::ostream* os) { *os << '"' << bad.text << '"'; }
+
 class TraceErrors : public ::testing::TestWithParam<BadLine> {};
 
 // Each error names the place of the offending token and says what was wrong.
