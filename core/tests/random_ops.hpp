@@ -81,7 +81,7 @@ class RandomOps {
       return chance(8) ? std::nullopt : std::optional<Phys>{address()};
     } else {
       if (field == "size" || field == "limit") return size();
-      if (field == "align") return pick({0, 1, 64, page, 0x200000, 3});
+      if (field == "align") return pick({0, 1, 64, page, 0x200000, 0x40000000});
       if (field == "pfn" || field == "max_low_pfn") return rng_() % 0x40000;
       return address();
     }

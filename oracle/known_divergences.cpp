@@ -1,0 +1,149 @@
+#include "oracle/known_divergences.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace mbfuzz::oracle {
+namespace {
+
+template <class T>
+const T* op_as(const Divergence& d) {
+  return std::get_if<T>(&d.op);
+}
+
+bool same_regions(const RegionArray& a, const RegionArray& b) {
+  return a.cnt == b.cnt && a.max == b.max && a.regions == b.regions;
+}
+
+// memblock_trim_memory() shrinks regions in place without lowering
+// memory.total_size: the regions are exactly as specified, and total_size
+// is larger than their sum by what was trimmed off.
+bool trim_keeps_total_size(const Divergence& d, const Knobs&) {
+  return op_as<TrimMemory>(d) && (d.check == "invariant: memory" || d.check == "memory") &&
+         same_regions(d.actual_state.memory, d.expected_state.memory) &&
+         d.actual_state.memory.total_size > d.expected_state.memory.total_size &&
+         d.actual_state.reserved == d.expected_state.reserved;
+}
+
+// memblock_trim_memory() rounds a region's base up with round_up(), which
+// wraps to 0 for a region in the last `align` block of the address space:
+// instead of going, the region grows down to address 0.
+bool trim_round_up_wraps(const Divergence& d, const Knobs& k) {
+  const auto* op = op_as<TrimMemory>(d);
+  if (!op || (d.check != "invariant: memory" && d.check != "memory")) return false;
+  const Phys align = op->align & k.phys_addr_max(), max = k.phys_addr_max();
+  bool wraps = false;
+  for (const Region& r : d.before.memory.regions)
+    wraps = wraps || (r.size && (r.base & (align - 1)) && r.base > max - (align - 1));
+  if (!wraps) return false;
+  // Every region memblock has that the specification does not starts at 0.
+  for (const Region& r : d.actual_state.memory.regions)
+    if (r.base != 0 && std::find(d.expected_state.memory.regions.begin(),
+                                 d.expected_state.memory.regions.end(), r) ==
+                           d.expected_state.memory.regions.end())
+      return false;
+  return true;
+}
+
+// memblock_cap_memory_range(base, size) cuts reserved at base + size without
+// capping it: when that wraps past the top of the address space, reserved
+// loses regions the specification keeps. Memory is as specified.
+bool cap_memory_range_wraps(const Divergence& d, const Knobs& k) {
+  const auto* op = op_as<CapMemoryRange>(d);
+  if (!op || d.check != "reserved") return false;
+  const Phys max = k.phys_addr_max(), base = op->base & max, size = op->size & max;
+  const bool wraps = size > max - base;
+  return wraps && d.actual_state.memory == d.expected_state.memory &&
+         d.actual_state.reserved.regions.size() <= d.expected_state.reserved.regions.size() &&
+         d.actual_state.reserved.total_size < d.expected_state.reserved.total_size;
+}
+
+// memblock_overlaps_region() (and so memblock_is_region_reserved()) reports
+// an empty range as overlapping a region it lies strictly inside.
+bool empty_range_overlaps(const Divergence& d, const Knobs& k) {
+  Phys base = 0, size = 0;
+  const RegionArray* array = &d.before.reserved;
+  if (const auto* op = op_as<OverlapsRegion>(d)) {
+    base = op->base, size = op->size;
+    if (op->type == RegionType::memory) array = &d.before.memory;
+  } else if (const auto* q = op_as<IsRegionReserved>(d)) {
+    base = q->base, size = q->size;
+  } else {
+    return false;
+  }
+  base &= k.phys_addr_max();
+  if (d.check != "outcome" || (size & k.phys_addr_max()) != 0) return false;
+  if (d.expected_outcome.value != Value{Truth{false}} || d.actual_outcome.value != Value{Truth{true}})
+    return false;
+  for (const Region& r : array->regions)
+    if (r.base < base && base < r.end()) return true;
+  return false;
+}
+
+// __free_memory_core() rounds a free range's start up to a page with
+// PFN_UP(), which wraps to pfn 0 when the range starts in the last page below
+// 2^64; the buddy allocator then receives pfns from 0 up to max_low_pfn again.
+bool free_all_pfn_up_wraps(const Divergence& d, const Knobs& k) {
+  if (!op_as<FreeAll>(d) || d.check != "outcome" || k.phys_bits != 64) return false;
+  const Phys last_page = ~Phys{0} - k.page_size + 1;
+  AddressSet free;
+  for (const Region& r : d.before.memory.regions)
+    if (r.size && !(r.flags & Flags::nomap)) free += interval(r.base, r.end());
+  for (const Region& r : d.before.reserved.regions)
+    if (r.size) free -= interval(r.base, r.end());
+  for (const Interval& piece : free)
+    if (icl::lower(piece) > last_page) return true;  // PFN_UP(lower) wraps
+  return false;
+}
+
+constexpr std::array entries{
+    KnownDivergence{
+        "trim-memory-total-size",
+        "memblock_trim_memory leaves memory.total_size unchanged when it shrinks a region",
+        "6.1.192; unchanged in mainline as read in 2026 (mm/memblock.c memblock_trim_memory)",
+        "mm/memblock.c:1870-1871 sets r->base and r->size; only the removal branch goes through "
+        "memblock_remove_region(), which updates total_size. memblock.h documents total_size as "
+        "'size of all regions'.",
+        trim_keeps_total_size},
+    KnownDivergence{
+        "trim-memory-round-up-wraps",
+        "memblock_trim_memory turns a region in the last aligned block into one starting at 0",
+        "6.1.192 (found by mbfuzz); mainline has the same code",
+        "mm/memblock.c:1863 start = round_up(orig_start, align) overflows to 0 when orig_start > "
+        "PHYS_ADDR_MAX - align + 1; then start < end and the region becomes [0, end).",
+        trim_round_up_wraps},
+    KnownDivergence{
+        "cap-memory-range-wraps",
+        "memblock_cap_memory_range truncates reserved at an uncapped base + size",
+        "6.1.192; unchanged in mainline as read in 2026",
+        "mm/memblock.c:1746-1747 call memblock_remove_range(&memblock.reserved, base + size, "
+        "PHYS_ADDR_MAX); memory is capped inside memblock_isolate_range(), reserved is not.",
+        cap_memory_range_wraps},
+    KnownDivergence{
+        "empty-range-overlaps",
+        "memblock_overlaps_region treats an empty range inside a region as overlapping it",
+        "6.1.192; unchanged in mainline as read in 2026 (memblock_addrs_overlap)",
+        "mm/memblock.c:179-183: (base1 < base2 + size2) && (base2 < base1 + size1) holds for "
+        "size1 == 0 when base2 < base1 < base2 + size2; kernel-doc of memblock_is_region_reserved: "
+        "'Check if the region [@base, @base + @size) intersects a reserved memory block'.",
+        empty_range_overlaps},
+    KnownDivergence{
+        "free-all-pfn-up-wraps",
+        "memblock_free_all releases pfns from 0 again when a free range starts in the last page",
+        "6.1.192 (64-bit phys_addr_t); mainline not checked",
+        "mm/memblock.c:2048 PFN_UP(start) overflows for start > 2^64 - PAGE_SIZE, so "
+        "__free_memory_core() frees [0, min(PFN_DOWN(end), max_low_pfn)).",
+        free_all_pfn_up_wraps},
+};
+
+}  // namespace
+
+std::span<const KnownDivergence> known_divergences() { return entries; }
+
+const KnownDivergence* match_known_divergence(const Divergence& d, const Knobs& knobs) {
+  for (const KnownDivergence& k : entries)
+    if (k.matches(d, knobs)) return &k;
+  return nullptr;
+}
+
+}  // namespace mbfuzz::oracle

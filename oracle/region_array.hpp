@@ -1,0 +1,118 @@
+// A memblock region array as the specification describes it: an ordered set
+// of disjoint address intervals, each with attributes (node id, flags),
+// held as a Boost.ICL split_interval_map so that region boundaries survive
+// exactly as memblock keeps them (a split region stays split until merged).
+#pragma once
+
+#include <boost/icl/interval_map.hpp>
+#include <boost/icl/interval_set.hpp>
+#include <boost/icl/right_open_interval.hpp>
+#include <boost/icl/split_interval_map.hpp>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/snapshot.hpp"
+
+namespace mbfuzz::oracle {
+
+namespace icl = boost::icl;
+
+using Interval = icl::right_open_interval<Phys>;
+using AddressSet = icl::interval_set<Phys, std::less, Interval>;
+
+// What distinguishes two regions besides their extent.
+struct Attributes {
+  int nid = 0;
+  std::uint32_t flags = 0;
+  bool operator==(const Attributes&) const = default;
+};
+
+// partial_enricher: a region whose attributes equal Attributes{} (node 0,
+// no flags) is a region like any other, not an absent value.
+template <template <class, class, class, template <class> class, template <class> class,
+                    template <class> class, class, template <class> class> class Map>
+using AttributeMap = Map<Phys, Attributes, icl::partial_enricher, std::less, icl::inplace_plus,
+                         icl::inter_section, Interval, std::allocator>;
+
+using Segments = AttributeMap<icl::split_interval_map>;  // boundaries kept
+using Joined = AttributeMap<icl::interval_map>;          // equal neighbours joined
+
+inline Interval interval(Phys base, Phys end) { return Interval(base, end); }
+
+class RegionArrayModel {
+ public:
+  RegionArrayModel(std::uint64_t capacity, int fresh_dummy_nid)
+      : max(capacity), dummy_nid(fresh_dummy_nid) {}
+
+  Segments regions;
+  std::uint64_t max;             // capacity of the array
+  bool in_static_array = true;   // still the __initdata array
+  bool in_slab = false;          // the array was kmalloc'd
+  Phys array_addr = 0;           // where a memblock-allocated array lives
+  int dummy_nid;                 // node id of the empty array's dummy entry
+
+  bool empty() const { return regions.empty(); }
+
+  // Entries in use: an empty array still holds its dummy entry.
+  std::uint64_t cnt() const {
+    auto n = static_cast<std::uint64_t>(icl::interval_count(regions));
+    return n == 0 ? 1 : n;
+  }
+
+  Phys total_size() const {
+    Phys total = 0;
+    for (const auto& [iv, attr] : regions) total += icl::length(iv);
+    return total;
+  }
+
+  AddressSet covered() const {
+    AddressSet set;
+    for (const auto& [iv, attr] : regions) set += iv;
+    return set;
+  }
+
+  // The parts of [base, end) no region covers, in address order.
+  std::vector<Interval> gaps(Phys base, Phys end) const {
+    AddressSet gap;
+    gap += interval(base, end);
+    gap -= covered();
+    return {gap.begin(), gap.end()};
+  }
+
+  // The region containing addr, or end(). No region contains the last
+  // address (sizes are capped below it), whose singleton interval ICL
+  // could not even form.
+  Segments::const_iterator region_at(Phys addr) const {
+    return addr == ~Phys{0} ? regions.end() : regions.find(addr);
+  }
+
+  // Regions crossing `at` become two regions meeting at `at`.
+  void split_at(Phys at) {
+    auto it = region_at(at);
+    if (it == regions.end() || icl::lower(it->first) == at) return;
+    auto [iv, attr] = *it;
+    regions.erase(iv);
+    regions.insert(std::make_pair(interval(icl::lower(iv), at), attr));
+    regions.insert(std::make_pair(interval(at, icl::upper(iv)), attr));
+  }
+
+  // Neighbours that touch and have equal attributes become one region.
+  void merge() {
+    Joined joined;
+    for (const auto& segment : regions) joined.insert(segment);
+    regions.clear();
+    for (const auto& segment : joined) regions.insert(segment);
+  }
+
+  // The array as the kernel holds it, dummy entry included.
+  std::vector<Region> entries() const {
+    if (empty()) return {Region{0, 0, 0, dummy_nid}};
+    std::vector<Region> out;
+    for (const auto& [iv, attr] : regions)
+      out.push_back(Region{icl::lower(iv), icl::length(iv), attr.flags, attr.nid});
+    return out;
+  }
+};
+
+}  // namespace mbfuzz::oracle
