@@ -1,12 +1,14 @@
 // mbfuzz: the command line. Each subcommand is a thin front over the library.
 //
 // Exit codes, for every subcommand: 0 success, 1 the run found something
-// (replay: a memblock call was aborted by BUG or a simulation limit),
-// 2 bad input (usage, unreadable or malformed trace).
+// (replay: a memblock call was aborted by BUG or a simulation limit; check:
+// a divergence not on the known list), 2 bad input (usage, unreadable or
+// malformed trace).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,9 @@
 #include "core/render.hpp"
 #include "core/trace.hpp"
 #include "core/variant.hpp"
+#include "oracle/executor.hpp"
+#include "oracle/known_divergences.hpp"
+#include "oracle/report.hpp"
 
 namespace {
 
@@ -29,12 +34,40 @@ std::string variant_names() {
   return names;
 }
 
-struct ReplayOptions {
+struct RunOptions {
   std::vector<std::string> traces;
   std::string variant = std::string(default_variant().name());
   bool all_variants = false;
   bool quiet = false;
 };
+
+// The variants asked for, or nullopt after saying why not.
+std::optional<std::vector<const Variant*>> chosen_variants(const RunOptions& options) {
+  std::vector<const Variant*> variants;
+  if (options.all_variants) {
+    for (const Variant& v : all_variants()) variants.push_back(&v);
+    return variants;
+  }
+  const Variant* v = find_variant(options.variant);
+  if (!v) {
+    fmt::print(stderr, "mbfuzz: unknown variant '{}' (one of: {})\n", options.variant, variant_names());
+    return std::nullopt;
+  }
+  variants.push_back(v);
+  return variants;
+}
+
+// The traces named, or nullopt after reporting the first bad one.
+std::optional<std::vector<Trace>> read_traces(const RunOptions& options) {
+  std::vector<Trace> traces;
+  try {
+    for (const std::string& path : options.traces) traces.push_back(read_trace(path));
+  } catch (const TraceError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return std::nullopt;
+  }
+  return traces;
+}
 
 // Runs one trace on one variant; returns whether every call completed.
 bool replay_one(const Trace& trace, const Variant& variant, bool quiet) {
@@ -55,29 +88,58 @@ bool replay_one(const Trace& trace, const Variant& variant, bool quiet) {
   return all_completed;
 }
 
-int replay(const ReplayOptions& options) {
-  std::vector<const Variant*> variants;
-  if (options.all_variants) {
-    for (const Variant& v : all_variants()) variants.push_back(&v);
-  } else {
-    const Variant* v = find_variant(options.variant);
-    if (!v) {
-      fmt::print(stderr, "mbfuzz: unknown variant '{}' (one of: {})\n", options.variant, variant_names());
-      return exit_bad_input;
-    }
-    variants.push_back(v);
-  }
-  std::vector<Trace> traces;
-  try {
-    for (const std::string& path : options.traces) traces.push_back(read_trace(path));
-  } catch (const TraceError& e) {
-    fmt::print(stderr, "{}\n", e.what());
-    return exit_bad_input;
-  }
+int replay(const RunOptions& options) {
+  auto variants = chosen_variants(options);
+  auto traces = read_traces(options);
+  if (!variants || !traces) return exit_bad_input;
   bool all_completed = true;
-  for (const Trace& trace : traces)
-    for (const Variant* v : variants) all_completed = replay_one(trace, *v, options.quiet) && all_completed;
+  for (const Trace& trace : *traces)
+    for (const Variant* v : *variants) all_completed = replay_one(trace, *v, options.quiet) && all_completed;
   return all_completed ? exit_ok : exit_found;
+}
+
+// Checks one trace on one variant; returns whether no unknown divergence was found.
+bool check_one(const Trace& trace, const Variant& variant) {
+  oracle::DifferentialExecutor executor(variant);
+  oracle::CheckResult result = executor.check(trace.ops);
+  auto where = [&](std::size_t op) { return fmt::format("{}:{}", trace.source, trace.lines.at(op)); };
+  switch (result.verdict) {
+    case oracle::CheckResult::Verdict::agree:
+      fmt::print("{} on {}: agrees with the specification ({} ops)\n", trace.source, variant.name(),
+                 result.ops_checked);
+      return true;
+    case oracle::CheckResult::Verdict::inconclusive:
+      fmt::print("{} on {}: agrees for {} ops, then inconclusive: {}\n", trace.source, variant.name(),
+                 result.ops_checked, result.reason);
+      return true;
+    case oracle::CheckResult::Verdict::known: {
+      const auto& d = *result.divergence;
+      fmt::print("{}: on {}: known divergence {} ({}); later ops not checked\n", where(d.op_index),
+                 variant.name(), result.known_id, d.signature());
+      return true;
+    }
+    case oracle::CheckResult::Verdict::diverged:
+      fmt::print("{}: on {}: {}", where(result.divergence->op_index), variant.name(),
+                 oracle::render_divergence(*result.divergence));
+      return false;
+  }
+  return false;
+}
+
+int check(const RunOptions& options) {
+  auto variants = chosen_variants(options);
+  auto traces = read_traces(options);
+  if (!variants || !traces) return exit_bad_input;
+  bool all_agree = true;
+  for (const Trace& trace : *traces)
+    for (const Variant* v : *variants) all_agree = check_one(trace, *v) && all_agree;
+  return all_agree ? exit_ok : exit_found;
+}
+
+int list_known_divergences() {
+  for (const oracle::KnownDivergence& k : oracle::known_divergences())
+    fmt::print("{}\n  {}\n  versions: {}\n  evidence: {}\n\n", k.id, k.title, k.versions, k.evidence);
+  return exit_ok;
 }
 
 int list_variants() {
@@ -95,7 +157,7 @@ int main(int argc, char** argv) {
   CLI::App app{"mbfuzz: differential fuzzing and verification of Linux memblock"};
   app.require_subcommand(1);
 
-  ReplayOptions replay_options;
+  RunOptions replay_options;
   CLI::App* replay_cmd = app.add_subcommand(
       "replay", "Run text traces on the production memblock; print each outcome and the final region tables");
   replay_cmd->add_option("traces", replay_options.traces, "Trace files")->required()->check(CLI::ExistingFile);
@@ -104,7 +166,17 @@ int main(int argc, char** argv) {
   replay_cmd->add_flag("--all-variants", replay_options.all_variants, "Replay on every variant");
   replay_cmd->add_flag("--quiet", replay_options.quiet, "Print only calls that were aborted");
 
+  RunOptions check_options;
+  CLI::App* check_cmd = app.add_subcommand(
+      "check", "Run text traces on the production memblock and the specification; report the first divergence");
+  check_cmd->add_option("traces", check_options.traces, "Trace files")->required()->check(CLI::ExistingFile);
+  check_cmd->add_option("--variant", check_options.variant, "Build variant: " + variant_names())
+      ->capture_default_str();
+  check_cmd->add_flag("--all-variants", check_options.all_variants, "Check on every variant");
+
   CLI::App* variants_cmd = app.add_subcommand("variants", "List the memblock builds linked in");
+  CLI::App* known_cmd =
+      app.add_subcommand("known", "List the known divergences of the kernel from its specification");
 
   try {
     app.parse(argc, argv);
@@ -118,6 +190,8 @@ int main(int argc, char** argv) {
   }
 
   if (*replay_cmd) return replay(replay_options);
+  if (*check_cmd) return check(check_options);
   if (*variants_cmd) return list_variants();
+  if (*known_cmd) return list_known_divergences();
   return exit_bad_input;
 }

@@ -3,6 +3,9 @@
 // divergences.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "core/render.hpp"
@@ -14,10 +17,25 @@
 namespace mbfuzz::oracle {
 namespace {
 
+// MBFUZZ_SEQUENCES scales the run (default 1000 per variant).
+int sequence_count() {
+  const char* n = std::getenv("MBFUZZ_SEQUENCES");
+  return n ? std::atoi(n) : 1000;
+}
+
+// With MBFUZZ_FINDINGS_DIR set, a divergence's trace is kept there as
+// <variant>.trace, for `mbfuzz check` to reproduce.
+void keep_finding(const Variant& variant, const std::vector<Op>& ops) {
+  const char* dir = std::getenv("MBFUZZ_FINDINGS_DIR");
+  if (!dir) return;
+  std::filesystem::create_directories(dir);
+  std::ofstream(std::filesystem::path(dir) / (std::string(variant.name()) + ".trace")) << format_trace(ops);
+}
+
 class Differential : public ::testing::TestWithParam<const Variant*> {};
 
 TEST_P(Differential, random_sequences_agree_with_the_specification) {
-  constexpr int sequences = 2000;
+  const int sequences = sequence_count();
   DifferentialExecutor executor(*GetParam());
   std::map<std::string, int> verdicts;
   std::size_t ops_checked = 0;
@@ -33,6 +51,7 @@ TEST_P(Differential, random_sequences_agree_with_the_specification) {
       case CheckResult::Verdict::diverged: {
         const Divergence& d = *result.divergence;
         ops.resize(d.op_index + 1);
+        keep_finding(*GetParam(), ops);
         FAIL() << "seed " << seed << ": op " << d.op_index << " " << format_op(d.op) << ": " << d.check
                << "\nexpected: " << d.expected << "\nactual:   " << d.actual << "\ntrace:\n"
                << format_trace(ops);
