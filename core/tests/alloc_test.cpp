@@ -392,9 +392,11 @@ TEST_P(AllocTest, slab_available_turns_virtual_allocations_into_warned_slab_obje
     Outcome outcome = memblock().run(op);
     EXPECT_EQ(outcome.status, Outcome::Status::completed);
     EXPECT_EQ(std::get<Allocation>(outcome.value).kind, Allocation::Kind::slab);
-    ASSERT_EQ(outcome.events.size(), 1u) << render_outcome(outcome);
-    EXPECT_EQ(outcome.events[0].kind, KernelEvent::Kind::warn);
-    EXPECT_EQ(outcome.events[0].file, "memblock.c");
+    if (reports_kernel_messages) {
+      ASSERT_EQ(outcome.events.size(), 1u) << render_outcome(outcome);
+      EXPECT_EQ(outcome.events[0].kind, KernelEvent::Kind::warn);
+      EXPECT_EQ(outcome.events[0].file, "memblock.c");
+    }
     EXPECT_EQ(state(), before);
   }
 }
@@ -418,6 +420,7 @@ TEST_P(AllocTest, max_numnodes_nid_warns_and_means_any_node) {
       PhysAllocTryNid{.size = 0x1000, .align = 0x1000, .nid = Nid{build().max_numnodes}});
   EXPECT_EQ(outcome.status, Outcome::Status::completed);
   EXPECT_EQ(std::get<Address>(outcome.value).value, 32 * MiB - 0x1000);
+  if (!reports_kernel_messages) return;
   ASSERT_FALSE(outcome.events.empty());
   for (const KernelEvent& e : outcome.events) {
     EXPECT_EQ(e.kind, KernelEvent::Kind::warn);

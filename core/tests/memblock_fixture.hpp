@@ -3,6 +3,10 @@
 // Expected values in tests come from memblock's documented semantics (the
 // kernel-doc in mm/memblock.c and include/linux/memblock.h,
 // Documentation/core-api/boot-time-mm.rst), never from running the code.
+//
+// The same tests are built twice: against the production memblock
+// (core_tests) and, with MBFUZZ_TEST_THE_MODEL, against the oracle's model
+// of the specification (oracle_spec_tests).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,6 +20,9 @@
 #include "core/render.hpp"
 #include "core/trace.hpp"
 #include "core/variant.hpp"
+#ifdef MBFUZZ_TEST_THE_MODEL
+#include "oracle/model_memblock.hpp"
+#endif
 
 namespace mbfuzz::testing {
 
@@ -30,14 +37,28 @@ inline int unassigned_nid(const Variant& v) { return v.build().numa ? v.build().
 // The nid a region shows for `nid` on this variant (0 without CONFIG_NUMA).
 inline int shown_nid(const Variant& v, int nid) { return v.build().numa ? nid : 0; }
 
+#ifdef MBFUZZ_TEST_THE_MODEL
+using SystemUnderTest = oracle::ModelMemblock;
+#else
+using SystemUnderTest = ProductionMemblock;
+#endif
+
 class MemblockTest : public ::testing::TestWithParam<const Variant*> {
  protected:
-  void SetUp() override { memblock_ = std::make_unique<ProductionMemblock>(variant()); }
+  // The production memblock reports WARNs and printk lines; the model of
+  // the specification has none to report.
+#ifdef MBFUZZ_TEST_THE_MODEL
+  static constexpr bool reports_kernel_messages = false;
+#else
+  static constexpr bool reports_kernel_messages = true;
+#endif
+
+  void SetUp() override { memblock_ = std::make_unique<SystemUnderTest>(variant()); }
   void TearDown() override { memblock_.reset(); }
 
   const Variant& variant() const { return *GetParam(); }
   const Build& build() const { return variant().build(); }
-  ProductionMemblock& memblock() { return *memblock_; }
+  SystemUnderTest& memblock() { return *memblock_; }
   Snapshot state() const { return memblock_->snapshot(); }
 
   // Runs an op and requires that it completed without any WARN or BUG.
@@ -84,7 +105,7 @@ class MemblockTest : public ::testing::TestWithParam<const Variant*> {
   std::vector<Region> reserved_regions() const { return state().reserved.regions; }
 
  private:
-  std::unique_ptr<ProductionMemblock> memblock_;
+  std::unique_ptr<SystemUnderTest> memblock_;
 };
 
 inline std::vector<const Variant*> every_variant() {

@@ -172,10 +172,12 @@ TEST_P(RangeAddNode, add_node_filling_below_a_region_with_other_flags_warns_and_
   Outcome outcome = memblock().run(on_node(0, 48 * MiB, 1));
   EXPECT_EQ(outcome.status, Outcome::Status::completed);
   EXPECT_EQ(std::get<Errno>(outcome.value).value, 0);
-  ASSERT_EQ(outcome.events.size(), 1u) << render_outcome(outcome);
-  EXPECT_EQ(outcome.events[0].kind, KernelEvent::Kind::warn);
-  EXPECT_EQ(outcome.events[0].file, "memblock.c");
-  EXPECT_NE(outcome.events[0].text.find("flags != rgn->flags"), std::string::npos);
+  if (reports_kernel_messages) {
+    ASSERT_EQ(outcome.events.size(), 1u) << render_outcome(outcome);
+    EXPECT_EQ(outcome.events[0].kind, KernelEvent::Kind::warn);
+    EXPECT_EQ(outcome.events[0].file, "memblock.c");
+    EXPECT_NE(outcome.events[0].text.find("flags != rgn->flags"), std::string::npos);
+  }
   EXPECT_EQ(memory_regions(),
             (Regions{region(0, 16 * MiB, 0, 1), region(16 * MiB, 16 * MiB, hotplug, 1),
                      region(32 * MiB, 16 * MiB, 0, 1)}));

@@ -243,6 +243,7 @@ TEST_P(TransformCap, cap_memory_range_without_memory_only_logs_a_warning) {
   const Snapshot before = state();
   run(CapMemoryRange{.base = 16 * MiB, .size = 16 * MiB});
   EXPECT_EQ(state(), before);
+  if (!reports_kernel_messages) return;
   ASSERT_EQ(memblock().kernel_log().size(), 1u);
   EXPECT_NE(memblock().kernel_log()[0].find("No memory registered yet"), std::string::npos);
 }
