@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
 
 #include "core/variant.hpp"
 
@@ -32,6 +34,10 @@ struct Knobs {
     k.numa = b.numa;
     k.max_numnodes = b.max_numnodes;
     k.max_order = b.max_order;
+    // "mm/memblock: remove empty dummy entry" (721f4a6526da) is in 6.11.
+    int major = 0, minor = 0;
+    std::sscanf(std::string(b.kernel_version).c_str(), "%d.%d", &major, &minor);
+    k.empty_array_has_dummy = major < 6 || (major == 6 && minor < 11);
     // base and size are phys_addr_t, flags an enum, nid an int when NUMA;
     // the struct is padded to the alignment of phys_addr_t.
     std::uint64_t phys = static_cast<std::uint64_t>(b.phys_bits) / 8;

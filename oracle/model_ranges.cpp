@@ -6,8 +6,8 @@
 namespace mbfuzz::oracle {
 
 Model::Model(const Knobs& knobs)
-    : memory(knobs.init_regions, 0),
-      reserved(knobs.init_regions, 0),
+    : memory(knobs.init_regions, knobs.empty_array_has_dummy, 0),
+      reserved(knobs.init_regions, knobs.empty_array_has_dummy, 0),
       current_limit(knobs.phys_addr_max()),  // MEMBLOCK_ALLOC_ANYWHERE
       knobs_(knobs) {}
 

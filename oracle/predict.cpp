@@ -140,8 +140,15 @@ class Predict {
   }
   std::optional<Value> operator()(const PhysMemSize&) { return Address{m_.memory.total_size()}; }
   std::optional<Value> operator()(const ReservedSize&) { return Address{m_.reserved.total_size()}; }
-  std::optional<Value> operator()(const StartOfDram&) { return Address{m_.memory.entries().front().base}; }
-  std::optional<Value> operator()(const EndOfDram&) { return Address{m_.memory.entries().back().end()}; }
+  // The first and the last region's bounds; 0 for an array holding only its dummy entry.
+  std::optional<Value> operator()(const StartOfDram&) {
+    auto entries = m_.memory.entries();
+    return Address{entries.empty() ? 0 : entries.front().base};
+  }
+  std::optional<Value> operator()(const EndOfDram&) {
+    auto entries = m_.memory.entries();
+    return Address{entries.empty() ? 0 : entries.back().end()};
+  }
   std::optional<Value> operator()(const SearchPfnNid& op) {
     const Phys page = m_.knobs().page_size;
     const auto* region = containing(m_.memory, p(p(op.pfn) * page));

@@ -42,22 +42,23 @@ inline Interval interval(Phys base, Phys end) { return Interval(base, end); }
 
 class RegionArrayModel {
  public:
-  RegionArrayModel(std::uint64_t capacity, int fresh_dummy_nid)
-      : max(capacity), dummy_nid(fresh_dummy_nid) {}
+  RegionArrayModel(std::uint64_t capacity, bool has_dummy, int fresh_dummy_nid)
+      : max(capacity), has_dummy_entry(has_dummy), dummy_nid(fresh_dummy_nid) {}
 
   Segments regions;
   std::uint64_t max;             // capacity of the array
   bool in_static_array = true;   // still the __initdata array
   bool in_slab = false;          // the array was kmalloc'd
   Phys array_addr = 0;           // where a memblock-allocated array lives
-  int dummy_nid;                 // node id of the empty array's dummy entry
+  bool has_dummy_entry;          // an empty array holds one empty entry (before 6.11)
+  int dummy_nid;                 // node id of that entry
 
   bool empty() const { return regions.empty(); }
 
-  // Entries in use: an empty array still holds its dummy entry.
+  // Entries in use, an empty array's dummy entry included.
   std::uint64_t cnt() const {
     auto n = static_cast<std::uint64_t>(icl::interval_count(regions));
-    return n == 0 ? 1 : n;
+    return n == 0 && has_dummy_entry ? 1 : n;
   }
 
   Phys total_size() const {
@@ -107,7 +108,7 @@ class RegionArrayModel {
 
   // The array as the kernel holds it, dummy entry included.
   std::vector<Region> entries() const {
-    if (empty()) return {Region{0, 0, 0, dummy_nid}};
+    if (empty()) return has_dummy_entry ? std::vector{Region{0, 0, 0, dummy_nid}} : std::vector<Region>{};
     std::vector<Region> out;
     for (const auto& [iv, attr] : regions)
       out.push_back(Region{icl::lower(iv), icl::length(iv), attr.flags, attr.nid});

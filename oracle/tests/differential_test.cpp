@@ -17,10 +17,10 @@
 namespace mbfuzz::oracle {
 namespace {
 
-// MBFUZZ_SEQUENCES scales the run (default 1000 per variant).
+// MBFUZZ_SEQUENCES scales the run (default 2000 per variant).
 int sequence_count() {
   const char* n = std::getenv("MBFUZZ_SEQUENCES");
-  return n ? std::atoi(n) : 1000;
+  return n ? std::atoi(n) : 2000;
 }
 
 // With MBFUZZ_FINDINGS_DIR set, a divergence's trace is kept there as
