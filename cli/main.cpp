@@ -88,14 +88,17 @@ bool replay_one(const Trace& trace, const Variant& variant, bool quiet) {
   return all_completed;
 }
 
-int replay(const RunOptions& options) {
+// Runs `one` on every trace and variant asked for: exit_found unless all
+// returned true.
+template <class PerTrace>
+int run_each(const RunOptions& options, PerTrace one) {
   auto variants = chosen_variants(options);
   auto traces = read_traces(options);
   if (!variants || !traces) return exit_bad_input;
-  bool all_completed = true;
+  bool all_fine = true;
   for (const Trace& trace : *traces)
-    for (const Variant* v : *variants) all_completed = replay_one(trace, *v, options.quiet) && all_completed;
-  return all_completed ? exit_ok : exit_found;
+    for (const Variant* v : *variants) all_fine = one(trace, *v) && all_fine;
+  return all_fine ? exit_ok : exit_found;
 }
 
 // Checks one trace on one variant; returns whether no unknown divergence was found.
@@ -124,16 +127,6 @@ bool check_one(const Trace& trace, const Variant& variant) {
       return false;
   }
   return false;
-}
-
-int check(const RunOptions& options) {
-  auto variants = chosen_variants(options);
-  auto traces = read_traces(options);
-  if (!variants || !traces) return exit_bad_input;
-  bool all_agree = true;
-  for (const Trace& trace : *traces)
-    for (const Variant* v : *variants) all_agree = check_one(trace, *v) && all_agree;
-  return all_agree ? exit_ok : exit_found;
 }
 
 int list_known_divergences() {
@@ -189,8 +182,11 @@ int main(int argc, char** argv) {
     return exit_bad_input;
   }
 
-  if (*replay_cmd) return replay(replay_options);
-  if (*check_cmd) return check(check_options);
+  if (*replay_cmd)
+    return run_each(replay_options, [&](const Trace& trace, const Variant& v) {
+      return replay_one(trace, v, replay_options.quiet);
+    });
+  if (*check_cmd) return run_each(check_options, check_one);
   if (*variants_cmd) return list_variants();
   if (*known_cmd) return list_known_divergences();
   return exit_bad_input;
