@@ -5,6 +5,9 @@
 #include <bit>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
 
 namespace mbfuzz::oracle {
 
@@ -275,7 +278,7 @@ BuddyRelease BruteForceModel::free_all(std::uint64_t max_low_pfn) {
 
 class BruteForceModel::Step {
  public:
-  explicit Step(BruteForceModel& m) : m_(m) {}
+  explicit Step(BruteForceModel& m) : m_(m), mem_(m.memory_), res_(m.reserved_) {}
 
   Value operator()(const SetSlabAvailable& op) { return set(m_.slab_available_, op.on); }
   Value operator()(const SetMovableNode& op) { return set(m_.movable_node_, op.on); }
@@ -283,23 +286,18 @@ class BruteForceModel::Step {
   Value operator()(const SetBottomUp& op) { return set(m_.bottom_up_, op.enable); }
   Value operator()(const AllowResize&) { return set(m_.can_resize_, true); }
   Value operator()(const SetCurrentLimit& op) {
-    m_.current_limit_ = m_.narrow(op.limit.value);
+    m_.current_limit_ = n(op.limit.value);
     return NoValue{};
   }
 
-  Value operator()(const Add& op) {
-    return Errno{m_.add(m_.memory_, n(op.base), n(op.size), m_.knobs_.max_numnodes, Flags::none)};
-  }
-  Value operator()(const AddNode& op) {
-    return Errno{m_.add(m_.memory_, n(op.base), n(op.size), op.nid.value, op.flags.bits)};
-  }
-  Value operator()(const Remove& op) { return Errno{m_.remove(m_.memory_, n(op.base), n(op.size))}; }
-  Value operator()(const Reserve& op) {
-    return Errno{m_.add(m_.reserved_, n(op.base), n(op.size), m_.knobs_.max_numnodes, Flags::none)};
-  }
-  Value operator()(const PhysFree& op) { return Errno{m_.remove(m_.reserved_, n(op.base), n(op.size))}; }
+  // memblock_add and memblock_reserve give no node (MAX_NUMNODES) and no flags.
+  Value operator()(const Add& op) { return put(mem_, op, m_.knobs_.max_numnodes, Flags::none); }
+  Value operator()(const AddNode& op) { return put(mem_, op, op.nid.value, op.flags.bits); }
+  Value operator()(const Reserve& op) { return put(res_, op, m_.knobs_.max_numnodes, Flags::none); }
+  Value operator()(const Remove& op) { return Errno{m_.remove(mem_, n(op.base), n(op.size))}; }
+  Value operator()(const PhysFree& op) { return Errno{m_.remove(res_, n(op.base), n(op.size))}; }
   Value operator()(const Free& op) {
-    if (op.ptr) m_.remove(m_.reserved_, n(*op.ptr), n(op.size));
+    if (op.ptr) m_.remove(res_, n(*op.ptr), n(op.size));
     return NoValue{};
   }
   Value operator()(const MarkHotplug& op) { return flag(op, Flags::hotplug, true); }
@@ -315,77 +313,82 @@ class BruteForceModel::Step {
   // Without CONFIG_NUMA, memblock_set_node does nothing at all.
   Value operator()(const SetNode& op) {
     if (!m_.knobs_.numa) return Errno{0};
-    Units& units = op.type == RegionType::memory ? m_.memory_ : m_.reserved_;
+    Units& units = op.type == RegionType::memory ? mem_ : res_;
     return Errno{m_.change(units, n(op.base), n(op.size), [&](Slot& s) { s.nid = op.nid.value; })};
   }
 
   Value operator()(const TrimMemory& op) {
-    m_.trim(n(op.align));
-    return NoValue{};
+    return done([&] { m_.trim(n(op.align)); });
   }
+  // Both arrays lose everything from where memory reaches `limit` bytes.
   Value operator()(const EnforceMemoryLimit& op) {
     if (auto cut = limit_cut(op.limit)) {
-      m_.remove(m_.memory_, *cut, m_.span() - *cut);
-      m_.remove(m_.reserved_, *cut, m_.span() - *cut);
+      m_.remove(mem_, *cut, m_.span() - *cut);
+      m_.remove(res_, *cut, m_.span() - *cut);
     }
     return NoValue{};
   }
   Value operator()(const CapMemoryRange& op) {
-    m_.cap(n(op.base), n(op.size));
-    return NoValue{};
+    return done([&] { m_.cap(n(op.base), n(op.size)); });
   }
   Value operator()(const MemLimitRemoveMap& op) {
     if (auto cut = limit_cut(op.limit)) m_.cap(0, *cut);
     return NoValue{};
   }
 
-  Value operator()(const PhysAlloc& op) { return phys(op.size, op.align, 0, 0, Nid::no_node, false); }
+  Value operator()(const PhysAlloc& op) { return phys(op, 0, 0, kAnyNode, false); }
   Value operator()(const PhysAllocRange& op) {
-    return phys(op.size, op.align, op.start, op.end.value, Nid::no_node, false);
+    return phys(op, op.start, op.end.value, kAnyNode, false);
   }
-  Value operator()(const PhysAllocTryNid& op) { return phys(op.size, op.align, 0, 0, op.nid.value, false); }
+  Value operator()(const PhysAllocTryNid& op) { return phys(op, 0, 0, op.nid.value, false); }
   Value operator()(const AllocRangeNid& op) {
-    return phys(op.size, op.align, op.start, op.end.value, op.nid.value, op.exact_nid);
+    return phys(op, op.start, op.end.value, op.nid.value, op.exact_nid);
   }
-  Value operator()(const Alloc& op) { return virt(op.size, op.align, 0, 0, Nid::no_node, false, true); }
-  Value operator()(const AllocRaw& op) { return virt(op.size, op.align, 0, 0, Nid::no_node, false, false); }
-  Value operator()(const AllocFrom& op) { return virt(op.size, op.align, op.min, 0, Nid::no_node, false, true); }
-  Value operator()(const AllocLow& op) {
-    return virt(op.size, op.align, 0, m_.knobs_.low_limit, Nid::no_node, false, true);
+  Value operator()(const Alloc& op) { return virt(op, 0, 0, kAnyNode, false); }
+  Value operator()(const AllocRaw& op) { return virt(op, 0, 0, kAnyNode, false); }
+  Value operator()(const AllocFrom& op) { return virt(op, op.min, 0, kAnyNode, false); }
+  Value operator()(const AllocLow& op) { return virt(op, 0, m_.knobs_.low_limit, kAnyNode, false); }
+  Value operator()(const AllocNode& op) { return virt(op, 0, 0, op.nid.value, false); }
+  Value operator()(const AllocTryNid& op) {
+    return virt(op, op.min, op.max.value, op.nid.value, false);
   }
-  Value operator()(const AllocNode& op) { return virt(op.size, op.align, 0, 0, op.nid.value, false, true); }
-  Value operator()(const AllocTryNid& op) { return virt(op.size, op.align, op.min, op.max.value, op.nid.value, false, true); }
   Value operator()(const AllocTryNidRaw& op) {
-    return virt(op.size, op.align, op.min, op.max.value, op.nid.value, false, false);
+    return virt(op, op.min, op.max.value, op.nid.value, false);
   }
   Value operator()(const AllocExactNidRaw& op) {
-    return virt(op.size, op.align, op.min, op.max.value, op.nid.value, true, false);
+    return virt(op, op.min, op.max.value, op.nid.value, true);
   }
 
   Value operator()(const OverlapsRegion& op) {
-    return overlaps(op.type == RegionType::memory ? m_.memory_ : m_.reserved_, op.base, op.size);
+    return overlaps(op.type == RegionType::memory ? mem_ : res_, op.base, op.size);
   }
-  Value operator()(const IsRegionReserved& op) { return overlaps(m_.reserved_, op.base, op.size); }
-  Value operator()(const IsMemory& op) { return Truth{region_at(m_.memory_, op.addr).has_value()}; }
-  Value operator()(const IsReserved& op) { return Truth{region_at(m_.reserved_, op.addr).has_value()}; }
+  Value operator()(const IsRegionReserved& op) { return overlaps(res_, op.base, op.size); }
+  Value operator()(const IsMemory& op) { return Truth{region_at(mem_, op.addr).has_value()}; }
+  Value operator()(const IsReserved& op) { return Truth{region_at(res_, op.addr).has_value()}; }
   Value operator()(const IsMapMemory& op) {
-    auto r = region_at(m_.memory_, op.addr);
+    auto r = region_at(mem_, op.addr);
     return Truth{r && !(r->flags & Flags::nomap)};
   }
   // Inside one region: a boundary memblock kept counts even between equal neighbours.
   Value operator()(const IsRegionMemory& op) {
-    auto r = region_at(m_.memory_, op.base);
+    auto r = region_at(mem_, op.base);
     return Truth{r && r->end * m_.unit() >= n(op.base) + n(op.size)};
   }
-  Value operator()(const PhysMemSize&) { return Address{m_.snapshot().memory.total_size}; }
-  Value operator()(const ReservedSize&) { return Address{m_.snapshot().reserved.total_size}; }
-  Value operator()(const StartOfDram&) { return Address{m_.snapshot().memory.regions.front().base}; }
-  Value operator()(const EndOfDram&) { return Address{m_.snapshot().memory.regions.back().end()}; }
+  Value operator()(const PhysMemSize&) { return Address{present_count(mem_) * m_.unit()}; }
+  Value operator()(const ReservedSize&) { return Address{present_count(res_) * m_.unit()}; }
+  // The first region's base and the last one's end; 0 with no memory.
+  Value operator()(const StartOfDram&) {
+    const std::vector<Run> regions = regions_of(mem_);
+    return Address{regions.empty() ? 0 : regions.front().begin * m_.unit()};
+  }
+  Value operator()(const EndOfDram&) {
+    const std::vector<Run> regions = regions_of(mem_);
+    return Address{regions.empty() ? 0 : regions.back().end * m_.unit()};
+  }
   Value operator()(const SearchPfnNid& op) {
-    const Phys page = m_.knobs_.page_size;
-    auto r = region_at(m_.memory_, op.pfn * page);
+    auto r = region_at(mem_, op.pfn * page());
     if (!r) return PfnNid{};
-    return PfnNid{r->nid, r->begin * m_.unit() / page, r->end * m_.unit() / page};
+    return PfnNid{r->nid, r->begin * m_.unit() / page(), r->end * m_.unit() / page()};
   }
   Value operator()(const FreeRanges& op) {
     Ranges out;
@@ -396,10 +399,10 @@ class BruteForceModel::Step {
   }
   // for_each_mem_pfn_range: the whole pages of each region; MAX_NUMNODES means every node.
   Value operator()(const MemPfnRanges& op) {
-    const Phys page = m_.knobs_.page_size;
     Ranges out;
-    for (const Run& r : regions_of(m_.memory_)) {
-      const std::uint64_t first = (r.begin * m_.unit() + page - 1) / page, last = r.end * m_.unit() / page;
+    for (const Run& r : regions_of(mem_)) {
+      const std::uint64_t first = (r.begin * m_.unit() + page() - 1) / page();
+      const std::uint64_t last = r.end * m_.unit() / page();
       if (first < last && (op.nid.value == m_.knobs_.max_numnodes || op.nid.value == r.nid))
         out.ranges.push_back(Range{first, last, r.nid});
     }
@@ -408,30 +411,42 @@ class BruteForceModel::Step {
   Value operator()(const FreeAll& op) { return m_.free_all(op.max_low_pfn); }
   // The arrays never left their static storage, so there is nothing to hand over.
   Value operator()(const Discard&) {
-    m_.discarded_ = true;
-    return BuddyRelease{};
+    return done([&] { m_.discarded_ = true; }, BuddyRelease{});
   }
 
  private:
+  static constexpr int kAnyNode = Nid::no_node;
   Phys n(Phys v) const { return m_.narrow(v); }
+  Phys page() const { return m_.knobs_.page_size; }
   static Value set(bool& sw, bool on) {
-    sw = on;
-    return NoValue{};
+    return done([&] { sw = on; });
+  }
+  template <class Action>
+  static Value done(Action action, Value value = NoValue{}) {
+    action();
+    return value;
+  }
+  template <class RangeOp>
+  Value put(Units& units, const RangeOp& op, int nid, std::uint32_t flags) {
+    return Errno{m_.add(units, n(op.base), n(op.size), nid, flags)};
   }
   template <class RangeOp>
   Value flag(const RangeOp& op, std::uint32_t which, bool on) {
-    return Errno{m_.change(m_.memory_, n(op.base), n(op.size), [&](Slot& s) {
+    return Errno{m_.change(mem_, n(op.base), n(op.size), [&](Slot& s) {
       s.flags = on ? (s.flags | which) : (s.flags & ~which);
     })};
   }
   std::optional<Phys> limit_cut(Phys limit) const {
     return n(limit) == 0 ? std::nullopt : m_.address_after(n(limit));
   }
-  Value phys(Phys size, Phys align, Phys start, Phys end, int nid, bool exact) {
-    return Address{m_.alloc_phys(n(size), n(align), n(start), n(end), nid, exact)};
+  template <class AllocOp>
+  Value phys(const AllocOp& op, Phys start, Phys end, int nid, bool exact) {
+    return Address{m_.alloc_phys(n(op.size), n(op.align), n(start), n(end), nid, exact)};
   }
-  Value virt(Phys size, Phys align, Phys min, Phys max, int nid, bool exact, bool zeroing) {
-    return m_.alloc_virt(n(size), n(align), n(min), n(max), nid, exact, zeroing);
+  template <class AllocOp>
+  Value virt(const AllocOp& op, Phys min, Phys max, int nid, bool exact) {
+    const bool zeroing = zeroing_alloc_v<AllocOp>;
+    return m_.alloc_virt(n(op.size), n(op.align), n(min), n(max), nid, exact, zeroing);
   }
   Value overlaps(const Units& units, Phys base, Phys size) const {
     bool hit = false;
@@ -440,59 +455,79 @@ class BruteForceModel::Step {
     return Truth{hit};
   }
   std::optional<Run> region_at(const Units& units, Phys addr) const {
-    const std::size_t u = static_cast<std::size_t>(n(addr) / m_.unit());
     for (const Run& r : regions_of(units))
-      if (r.begin <= u && u < r.end) return r;
+      if (r.begin * m_.unit() <= n(addr) && n(addr) < r.end * m_.unit()) return r;
     return std::nullopt;
   }
 
   BruteForceModel& m_;
+  Units& mem_;
+  Units& res_;
 };
 
 namespace {
 
-// The domain of the header's comment, field by field.
-struct Domain {
-  Knobs k;
-  Phys span;
-  Phys n(Phys v) const { return v & k.phys_addr_max(); }
-  bool at(Phys v) const { return n(v) % k.page_size == 0 && n(v) <= span; }
-  bool range(Phys base, Phys size) const { return at(base) && at(size) && n(base) + n(size) <= span; }
-  bool limit(Phys v) const { return n(v) % k.page_size == 0 || n(v) >= span; }
-  bool bound(Phys v) const { return v == Limit::noleaktrace || limit(v); }
-  bool align(Phys v) const { return n(v) == 0 || std::has_single_bit(n(v)); }
-  bool alloc(Phys size, Phys align_, Phys start, Phys end) const {
-    return at(size) && align(align_) && at(start) && bound(end);
-  }
+// The domain of the header's comment, checked field by field over each op's
+// field list (core/op.hpp).
+class Domain {
+ public:
+  Domain(const Knobs& k, Phys span) : k_(k), span_(span) {}
 
-  bool operator()(const SetCurrentLimit& op) const { return limit(op.limit.value); }
-  bool operator()(const Free& op) const { return !op.ptr || range(*op.ptr, op.size); }
-  bool operator()(const TrimMemory& op) const { return std::has_single_bit(n(op.align)); }
-  bool operator()(const EnforceMemoryLimit& op) const { return n(op.limit) % k.page_size == 0; }
-  bool operator()(const MemLimitRemoveMap& op) const { return n(op.limit) % k.page_size == 0; }
-  bool operator()(const SearchPfnNid& op) const { return op.pfn <= BruteForceModel::kUnits; }
-  bool operator()(const IsMemory& op) const { return at(op.addr); }
-  bool operator()(const IsMapMemory& op) const { return at(op.addr); }
-  bool operator()(const IsReserved& op) const { return at(op.addr); }
-  bool operator()(const PhysAllocRange& op) const { return alloc(op.size, op.align, op.start, op.end.value); }
-  bool operator()(const AllocRangeNid& op) const { return alloc(op.size, op.align, op.start, op.end.value); }
-  bool operator()(const AllocFrom& op) const { return alloc(op.size, op.align, op.min, 0); }
   template <class T>
   bool operator()(const T& op) const {
-    if constexpr (requires { op.min; op.max; }) return alloc(op.size, op.align, op.min, op.max.value);
-    else if constexpr (requires { op.size; op.align; }) return alloc(op.size, op.align, 0, 0);
-    else if constexpr (requires { op.base; op.size; }) return range(op.base, op.size);
-    else return true;  // switches, whole-array queries, iterations, hand-off
+    bool ok = true;
+    std::apply([&](const auto&... f) { ((ok = ok && field(op, f.name, op.*f.member)), ...); },
+               T::fields());
+    if constexpr (requires { op.base; }) ok = ok && n(op.base) + n(op.size) <= span_;
+    if constexpr (std::is_same_v<T, Free>) ok = ok && (!op.ptr || n(*op.ptr) + n(op.size) <= span_);
+    return ok;
   }
+
+ private:
+  Phys n(Phys v) const { return v & k_.phys_addr_max(); }
+  bool unit_multiple(Phys v) const { return n(v) % k_.page_size == 0; }
+  bool at(Phys v) const { return unit_multiple(v) && n(v) <= span_; }
+
+  template <class T>
+  bool field(const T&, std::string_view name, Phys v) const {
+    // memblock_trim_memory has no default alignment; the allocators' 0 means SMP_CACHE_BYTES.
+    if (name == "align")
+      return std::has_single_bit(n(v)) || (n(v) == 0 && !std::is_same_v<T, TrimMemory>);
+    if (name == "limit") return unit_multiple(v);  // an amount of memory
+    if (name == "pfn") return v <= BruteForceModel::kUnits;
+    if (name == "max_low_pfn") return true;
+    return at(v);  // base, size, addr, start, min
+  }
+  // An allocation bound may also be symbolic or lie past the modelled space;
+  // current_limit cannot be a 1-byte NOLEAKTRACE.
+  template <class T>
+  bool field(const T&, std::string_view name, Limit v) const {
+    return unit_multiple(v.value) || n(v.value) >= span_ ||
+           (name != "limit" && v.value == Limit::noleaktrace);
+  }
+  template <class T>
+  bool field(const T&, std::string_view, const std::optional<Phys>& v) const {
+    return !v || at(*v);
+  }
+  template <class T, class Other>  // nids, flags, switches, region types
+  bool field(const T&, std::string_view, const Other&) const {
+    return true;
+  }
+
+  Knobs k_;
+  Phys span_;
 };
 
 }  // namespace
 
-bool BruteForceModel::represents(const Op& op) const { return std::visit(Domain{knobs_, span()}, op); }
+bool BruteForceModel::represents(const Op& op) const {
+  return std::visit(Domain{knobs_, span()}, op);
+}
 
 std::optional<Outcome> BruteForceModel::run(const Op& op) {
   if (!represents(op))
-    throw std::invalid_argument("outside the brute-force model's domain: " + std::string(op_name(op)));
+    throw std::invalid_argument("outside the brute-force model's domain: " +
+                                std::string(op_name(op)));
   Outcome outcome;
   if (discarded_) {
     outcome.status = Outcome::Status::refused;
@@ -509,7 +544,9 @@ Snapshot BruteForceModel::snapshot() const {
     a.total_size = present_count(units) * unit();
     for (const Run& r : regions_of(units))
       a.regions.push_back(Region{r.begin * unit(), (r.end - r.begin) * unit(), r.flags, r.nid});
-    if (a.regions.empty()) a.regions.push_back(Region{0, 0, 0, units.dummy_nid});
+    // Before 6.11 an empty array holds one empty entry.
+    if (a.regions.empty() && knobs_.empty_array_has_dummy)
+      a.regions.push_back(Region{0, 0, 0, units.dummy_nid});
     a.cnt = a.regions.size();
     return a;
   };

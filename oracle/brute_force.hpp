@@ -8,19 +8,23 @@
 // functions make on each other, independently of oracle::Model, so that the
 // two agreeing on random sequences is evidence about both.
 //
-// The domain it represents, checked by represents(): every address, size and
-// bound is a multiple of the unit inside [0, span()] (bounds may also be the
-// symbolic ANYWHERE/ACCESSIBLE/NOLEAKTRACE or any value past span(), which
-// behaves like span()); alignments are powers of two (or 0). With 64 units an
-// array never holds more than 64 regions, so no array is ever doubled, and
-// nothing reaches the top of the address space, where memblock's arithmetic
-// wraps. Left out, as they cannot be represented:
+// The domain it represents, checked by represents(): every address and size
+// is a multiple of the unit inside [0, span()]; an allocation bound (end,
+// max, current_limit) may also be ANYWHERE or anything past span(), which
+// behaves like span(), and end/max may be ACCESSIBLE or NOLEAKTRACE;
+// alignments are 0 or powers of two (those below a unit hold at every unit);
+// pfns are unit indexes. With 64 units an array never holds more than 64
+// regions, so no array is ever doubled, and nothing comes near the top of the
+// address space, where memblock's arithmetic wraps. Every op of core/op.hpp
+// is in it; left out, as the unit grid cannot represent them:
 //  - unaligned addresses and sizes (a unit is the smallest extent);
 //  - set_current_limit to a value that is not a unit multiple below span(),
 //    NOLEAKTRACE included (a 1-byte bound);
 //  - alignments that are not powers of two (memblock leaves them undefined;
-//    oracle::Model answers nullopt);
-//  - array doubling and where the doubled arrays live (never needed here).
+//    oracle::Model answers nullopt), and trim_memory(0);
+//  - array doubling and where the doubled arrays live (never needed here);
+//  - free_all's cap of a buddy block at 2^(MAX_ORDER-1) pages, which no
+//    64-page range reaches (modelled, but never exercised).
 #pragma once
 
 #include <cstdint>

@@ -80,6 +80,42 @@ bool empty_range_overlaps(const Divergence& d, const Knobs& k) {
   return false;
 }
 
+// Where two reserved regions touch (they stay apart when their nids differ,
+// as after memblock_set_node() on reserved), for_each_free_mem_range reports
+// an empty range at the seam; a size-0 allocation can then return it.
+bool at_reserved_seam(const RegionArray& reserved, Phys addr) {
+  for (std::size_t i = 0; i + 1 < reserved.regions.size(); ++i)
+    if (reserved.regions[i].size && reserved.regions[i].end() == addr && reserved.regions[i + 1].base == addr)
+      return true;
+  return false;
+}
+
+bool empty_free_range_at_seam(const Divergence& d, const Knobs& k) {
+  if (d.check != "outcome") return false;
+  const RegionArray& reserved = d.before.reserved;
+  if (std::holds_alternative<FreeRanges>(d.op)) {
+    const auto* expected = std::get_if<Ranges>(&d.expected_outcome.value);
+    const auto* actual = std::get_if<Ranges>(&d.actual_outcome.value);
+    if (!expected || !actual) return false;
+    std::vector<Range> nonempty;
+    for (const Range& r : actual->ranges) {
+      if (r.start != r.end) nonempty.push_back(r);
+      else if (!at_reserved_seam(reserved, r.start)) return false;
+    }
+    return nonempty == expected->ranges;
+  }
+  // A size-0 allocation placed at a seam.
+  Phys size = 1;
+  std::visit([&](const auto& op) {
+    if constexpr (requires { op.size; op.align; }) size = op.size & k.phys_addr_max();
+  }, d.op);
+  if (size != 0) return false;
+  Phys addr = 0;
+  if (const auto* a = std::get_if<Address>(&d.actual_outcome.value)) addr = a->value;
+  if (const auto* a = std::get_if<Allocation>(&d.actual_outcome.value)) addr = a->addr;
+  return addr != 0 && at_reserved_seam(reserved, addr);
+}
+
 // __free_memory_core() rounds a free range's start up to a page with
 // PFN_UP(), which wraps to pfn 0 when the range starts in the last page below
 // 2^64; the buddy allocator then receives pfns from 0 up to max_low_pfn again.
@@ -127,6 +163,15 @@ constexpr std::array entries{
         "size1 == 0 when base2 < base1 < base2 + size2; kernel-doc of memblock_is_region_reserved: "
         "'Check if the region [@base, @base + @size) intersects a reserved memory block'.",
         empty_range_overlaps},
+    KnownDivergence{
+        "empty-free-range-at-seam",
+        "for_each_free_mem_range reports an empty range where two reserved regions touch",
+        "6.1.192 (found by mbfuzz); mainline has the same iterator",
+        "__next_mem_range() (mm/memblock.c:1087-1110) yields [r_end of one reservation, base of "
+        "the next) even when that is empty; reserved regions with different nids stay apart, as "
+        "after memblock_set_node(&memblock.reserved). The kernel-doc promises 'free (memory && "
+        "!reserved) areas'. A size-0 allocation then returns a reserved address.",
+        empty_free_range_at_seam},
     KnownDivergence{
         "free-all-pfn-up-wraps",
         "memblock_free_all releases pfns from 0 again when a free range starts in the last page",
