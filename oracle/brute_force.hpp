@@ -130,4 +130,16 @@ class BruteForceModel {
   bool mirrored_kernelcore_ = false;
 };
 
+// memblock_setclr_flag and memblock_set_node: isolate, change the regions
+// inside, then merge the whole array, even when nothing changed.
+template <class Change>
+int BruteForceModel::change(Units& units, Phys base, Phys size, Change change_slot) {
+  const std::size_t b = to_unit(base), e = to_unit(base + size);
+  isolate(units, b, e);
+  for (std::size_t u = b; u < e; ++u)
+    if (units.slots[u].present) change_slot(units.slots[u]);
+  merge(units);
+  return 0;
+}
+
 }  // namespace mbfuzz::oracle
