@@ -56,7 +56,8 @@ class BruteForceModel::Step {
   }
 
   Value operator()(const TrimMemory& op) {
-    return done([&] { m_.trim(n(op.align)); });
+    m_.trim(n(op.align));
+    return NoValue{};
   }
   // Both arrays lose everything from where memory reaches `limit` bytes.
   Value operator()(const EnforceMemoryLimit& op) {
@@ -67,7 +68,8 @@ class BruteForceModel::Step {
     return NoValue{};
   }
   Value operator()(const CapMemoryRange& op) {
-    return done([&] { m_.cap(n(op.base), n(op.size)); });
+    m_.cap(n(op.base), n(op.size));
+    return NoValue{};
   }
   Value operator()(const MemLimitRemoveMap& op) {
     if (auto cut = limit_cut(op.limit)) m_.cap(0, *cut);
@@ -149,7 +151,8 @@ class BruteForceModel::Step {
   Value operator()(const FreeAll& op) { return m_.free_all(op.max_low_pfn); }
   // The arrays never left their static storage, so there is nothing to hand over.
   Value operator()(const Discard&) {
-    return done([&] { m_.discarded_ = true; }, BuddyRelease{});
+    m_.discarded_ = true;
+    return BuddyRelease{};
   }
 
  private:
@@ -157,12 +160,8 @@ class BruteForceModel::Step {
   Phys n(Phys v) const { return m_.narrow(v); }
   Phys page() const { return m_.knobs_.page_size; }
   static Value set(bool& sw, bool on) {
-    return done([&] { sw = on; });
-  }
-  template <class Action>
-  static Value done(Action action, Value value = NoValue{}) {
-    action();
-    return value;
+    sw = on;
+    return NoValue{};
   }
   template <class RangeOp>
   Value put(Units& units, const RangeOp& op, int nid, std::uint32_t flags) {
