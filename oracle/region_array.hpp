@@ -108,8 +108,11 @@ class RegionArrayModel {
 
   // The array as the kernel holds it, dummy entry included.
   std::vector<Region> entries() const {
-    if (empty()) return has_dummy_entry ? std::vector{Region{0, 0, 0, dummy_nid}} : std::vector<Region>{};
     std::vector<Region> out;
+    if (empty()) {
+      if (has_dummy_entry) out.push_back(Region{0, 0, 0, dummy_nid});
+      return out;
+    }
     for (const auto& [iv, attr] : regions)
       out.push_back(Region{icl::lower(iv), icl::length(iv), attr.flags, attr.nid});
     return out;
