@@ -13,6 +13,9 @@ MBFUZZ_BUILD_PACKAGES=(
   linux-source-6.1
 )
 
+# What the fuzz build (clang, libFuzzer) needs besides.
+MBFUZZ_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+
 require_packages() {
   local missing=() pkg
   for pkg in "$@"; do

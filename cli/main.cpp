@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/commands.hpp"
 #include "core/production.hpp"
 #include "core/render.hpp"
 #include "core/trace.hpp"
@@ -23,10 +24,9 @@
 namespace {
 
 using namespace mbfuzz;
-
-constexpr int exit_ok = 0;
-constexpr int exit_found = 1;
-constexpr int exit_bad_input = 2;
+using cli::exit_bad_input;
+using cli::exit_found;
+using cli::exit_ok;
 
 std::string variant_names() {
   std::string names;
@@ -171,6 +171,36 @@ int main(int argc, char** argv) {
   CLI::App* known_cmd =
       app.add_subcommand("known", "List the known divergences of the kernel from its specification");
 
+  cli::FindingOptions repro_options;
+  CLI::App* repro_cmd = app.add_subcommand(
+      "repro", "Reproduce a finding (a fuzzer's input or a text trace): the decoded trace and the first divergence");
+  repro_cmd->add_option("input", repro_options.input, "Binary fuzzer input or text trace")->required();
+  repro_cmd->add_option("--variant", repro_options.variant, "Build variant: " + variant_names());
+  repro_cmd->add_option("--format", repro_options.format, "How to read the input")
+      ->check(CLI::IsMember({"auto", "text", "bytes"}))
+      ->capture_default_str();
+  repro_cmd->add_option("--emit-trace", repro_options.emit_trace, "Write the trace up to the divergence here");
+  repro_cmd->add_option("--emit-c", repro_options.emit_c,
+                        "Write a test for the kernel's tools/testing/memblock suite here");
+
+  cli::FindingOptions minimize_options;
+  CLI::App* minimize_cmd = app.add_subcommand(
+      "minimize", "Shrink a finding to the smallest trace with the same signature");
+  minimize_cmd->add_option("input", minimize_options.input, "Binary fuzzer input or text trace")->required();
+  minimize_cmd->add_option("--variant", minimize_options.variant, "Build variant: " + variant_names());
+  minimize_cmd->add_option("--format", minimize_options.format, "How to read the input")
+      ->check(CLI::IsMember({"auto", "text", "bytes"}))
+      ->capture_default_str();
+  minimize_cmd->add_option("-o,--output", minimize_options.output, "Write the trace here (default: stdout)");
+  minimize_cmd->add_option("--max-runs", minimize_options.max_runs, "Give up shrinking after this many checks")
+      ->capture_default_str();
+
+  cli::FindingOptions encode_options;
+  CLI::App* encode_cmd = app.add_subcommand(
+      "encode", "Write a text trace as fuzzer bytes that decode to the same ops (a seed)");
+  encode_cmd->add_option("trace", encode_options.input, "Text trace")->required();
+  encode_cmd->add_option("-o,--output", encode_options.output, "Binary output file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -187,6 +217,9 @@ int main(int argc, char** argv) {
       return replay_one(trace, v, replay_options.quiet);
     });
   if (*check_cmd) return run_each(check_options, check_one);
+  if (*repro_cmd) return cli::repro(repro_options);
+  if (*minimize_cmd) return cli::minimize(minimize_options);
+  if (*encode_cmd) return cli::encode(encode_options);
   if (*variants_cmd) return list_variants();
   if (*known_cmd) return list_known_divergences();
   return exit_bad_input;

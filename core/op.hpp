@@ -57,6 +57,9 @@ struct Field {
   std::string_view name;
   T Op::*member;
 };
+// Spelled out for compilers without deduction for aggregates (clang < 17).
+template <class Op, class T>
+Field(std::string_view, T Op::*) -> Field<Op, T>;
 
 #define MBFUZZ_OP_COMMON(Type, keyword) \
   static constexpr std::string_view name = keyword; \

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <bit>
 
 #include "core/render.hpp"
@@ -128,6 +130,29 @@ std::optional<std::string> allocation_invariants(const Op& op, const Outcome& ou
   return std::nullopt;
 }
 
+// ---- warnings ------------------------------------------------------------------------
+
+// The WARNs memblock raises when its caller breaks the contract, as its
+// kernel-doc and messages say: a deprecated node id, an early allocator
+// called once slab is up, a range added over regions of another node or with
+// other flags. Any other WARN is memblock's own consistency check failing.
+constexpr std::array caller_misuse_warnings{
+    std::string_view{"Usage of MAX_NUMNODES is deprecated"},
+    std::string_view{"WARN_ON_ONCE(slab_is_available())"},
+    std::string_view{"WARN_ON(nid != memblock_get_region_node(rgn))"},
+    std::string_view{"WARN_ON(flags != rgn->flags)"},
+};
+
+std::optional<std::string> unexpected_warning(const Outcome& outcome) {
+  for (const KernelEvent& e : outcome.events) {
+    if (e.kind != KernelEvent::Kind::warn) continue;
+    bool misuse = std::any_of(caller_misuse_warnings.begin(), caller_misuse_warnings.end(),
+                              [&](std::string_view text) { return e.text.find(text) != std::string::npos; });
+    if (!misuse) return fmt::format("{}:{}: {}", e.file, e.line, e.text);
+  }
+  return std::nullopt;
+}
+
 // ---- comparison with the model ---------------------------------------------------
 
 std::string array_line(const RegionArray& a) {
@@ -201,6 +226,7 @@ CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
     const Snapshot& expected = d.expected_state;
     if (d.actual_outcome.status != d.expected_outcome.status || d.actual_outcome.value != d.expected_outcome.value)
       return diverge("outcome", render_outcome(d.expected_outcome), render_outcome(d.actual_outcome));
+    if (auto warning = unexpected_warning(d.actual_outcome)) return diverge("warn", "no WARN", *warning);
     for (auto [name, a] : {std::pair{"memory", &actual.memory}, std::pair{"reserved", &actual.reserved}})
       if (auto violation = array_invariants(name, *a)) return diverge("invariant: " + std::string(name), "", *violation);
     if (auto violation = unmerged("memory", actual.memory, expected.memory))

@@ -6,9 +6,13 @@
 // total_size, whether the array was reallocated, every region's base, size,
 // flags and nid, the dummy entry included); bottom_up, current_limit,
 // can_resize, has_some_mirror, discarded.
-// Not compared, and why: WARN events (the specification says when memblock
-// warns only loosely; they are kept in the outcome for the report), printk
-// text, and where a doubled array lies in host memory.
+// A WARN is a finding unless it is one of those memblock raises at its
+// caller's misuse (a deprecated node id, an early allocator called after
+// slab is up, a range added over regions with other attributes): any other
+// WARN is one of memblock's own consistency checks failing. A BUG shows as
+// an `aborted` status the model did not predict.
+// Not compared, and why: printk text, and where a doubled array lies in host
+// memory.
 #pragma once
 
 #include <optional>

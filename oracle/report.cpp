@@ -105,4 +105,16 @@ std::string render_divergence(const Divergence& d) {
   return out;
 }
 
+std::string render_signature_line(std::string_view variant, const Divergence& d) {
+  return fmt::format("mbfuzz-signature: {} {}\n", variant, d.signature());
+}
+
+std::string render_finding(std::string_view variant, std::span<const Op> ops, const Divergence& d) {
+  std::string out = fmt::format("mbfuzz: on {}: {}\n# the trace, up to the diverging op\n", variant,
+                                render_divergence(d));
+  out += format_trace(ops.first(std::min(ops.size(), d.op_index + 1)));
+  out += '\n' + render_signature_line(variant, d);
+  return out;
+}
+
 }  // namespace mbfuzz::oracle
