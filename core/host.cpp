@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <set>
 
 #include "core/kernel/memblock_bridge.h"
 
@@ -119,8 +118,9 @@ Recording& current() {
   return instance;
 }
 
-std::set<void*>& slab_objects() {
-  static std::set<void*> instance;
+// kmalloc'd objects: start address to size.
+std::map<const std::byte*, std::size_t>& slab_objects() {
+  static std::map<const std::byte*, std::size_t> instance;
   return instance;
 }
 
@@ -132,11 +132,19 @@ const Recording& recording() { return current(); }
 
 void reset_memory() {
   memory().reset();
-  for (void* p : slab_objects()) std::free(p);
+  for (auto [p, size] : slab_objects()) std::free(const_cast<std::byte*>(p));
   slab_objects().clear();
 }
 
-bool is_slab_object(const void* p) { return slab_objects().count(const_cast<void*>(p)) != 0; }
+bool is_slab_object(const void* p) { return slab_objects().count(static_cast<const std::byte*>(p)) != 0; }
+
+bool in_slab_object(const void* p, std::size_t n) {
+  const auto* start = static_cast<const std::byte*>(p);
+  auto it = slab_objects().upper_bound(start);
+  if (it == slab_objects().begin()) return false;
+  --it;
+  return start >= it->first && static_cast<std::size_t>(start - it->first) + n <= it->second;
+}
 
 }  // namespace mbfuzz::host
 
@@ -149,11 +157,11 @@ void* mb_host_phys_to_virt(uint64_t phys) { return host::memory().to_virt(phys);
 uint64_t mb_host_virt_to_phys(const void* virt) { return host::memory().to_phys(virt); }
 
 int mb_host_unbacked(const void* dst, size_t n) {
-  return !host::is_slab_object(dst) && !host::memory().backed(dst, n);
+  return !host::in_slab_object(dst, n) && !host::memory().backed(dst, n);
 }
 
 void* mb_host_memset(void* dst, int c, size_t n) {
-  if (host::is_slab_object(dst)) return std::memset(dst, c, n);
+  if (host::in_slab_object(dst, n)) return std::memset(dst, c, n);
   auto& mem = host::memory();
   Phys start = mem.to_phys(dst);
   if (c == 0 && n != 0) host::current().zeroed.emplace_back(start, start + n);
@@ -163,22 +171,23 @@ void* mb_host_memset(void* dst, int c, size_t n) {
 
 void* mb_host_memcpy(void* dst, const void* src, size_t n) {
   std::memcpy(dst, src, n);
-  host::memory().touched(dst, n);
+  // Only window pages are released at reset; a kmalloc'd array is the heap's.
+  if (host::memory().backed(dst, n)) host::memory().touched(dst, n);
   return dst;
 }
 
 void* mb_host_kmalloc(size_t size, int zero) {
   if (size > host::kmalloc_max_size) return nullptr;  // as the kernel's kmalloc does
   void* p = zero ? std::calloc(1, size ? size : 1) : std::malloc(size ? size : 1);
-  if (p) host::slab_objects().insert(p);
+  if (p) host::slab_objects().emplace(static_cast<const std::byte*>(p), size);
   return p;
 }
 
 void mb_host_kfree(const void* p) {
   auto& objects = host::slab_objects();
-  auto it = objects.find(const_cast<void*>(p));
+  auto it = objects.find(static_cast<const std::byte*>(p));
   if (it == objects.end()) return;  // kfree(NULL), or not ours: the kernel would oops
-  std::free(*it);
+  std::free(const_cast<std::byte*>(it->first));
   objects.erase(it);
 }
 

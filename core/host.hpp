@@ -45,4 +45,7 @@ void reset_memory();
 // True for a pointer returned by the simulated kmalloc.
 bool is_slab_object(const void* p);
 
+// True when [p, p + n) lies inside one object of the simulated kmalloc.
+bool in_slab_object(const void* p, std::size_t n);
+
 }  // namespace mbfuzz::host

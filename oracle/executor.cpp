@@ -68,7 +68,8 @@ std::optional<Request> request_of(const Op& op, const Snapshot& before, const Kn
     if (is_virtual) hi = std::min(hi, before.current_limit);
     const Phys lo = std::max(start & k.phys_addr_max(), k.page_size);
     // An empty bound [lo, hi) with hi < lo leaves only lo (end = max(start, end)).
-    return Request{size & k.phys_addr_max(), align ? align : k.smp_cache_bytes,
+    const Phys a = align & k.phys_addr_max();  // a C caller's value, converted to phys_addr_t
+    return Request{size & k.phys_addr_max(), a ? a : k.smp_cache_bytes,
                    is_virtual ? k.page_size : lo, std::max(lo, limit(hi)), zeroing};
   };
   return std::visit(

@@ -23,7 +23,7 @@ std::vector<std::uint64_t> rounder(std::uint64_t v) {
   }
   if (~v) {
     c.push_back(v | (v + 1));                    // with the lowest clear bit set
-    c.push_back(std::bit_ceil(v) == 0 ? v : std::bit_ceil(v));
+    if (v <= std::uint64_t{1} << 63) c.push_back(std::bit_ceil(v));
   }
   std::vector<std::uint64_t> out;
   for (std::uint64_t x : c)
