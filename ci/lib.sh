@@ -42,3 +42,26 @@ build_tree() {
   cmake --preset "$preset" -S "$MBFUZZ_ROOT" "$@" >/dev/null
   cmake --build --preset "$preset"
 }
+
+# copy_kernel_tree TREE DEST: the part of a kernel tree mbfuzz builds from,
+# with mm/memblock.c's original kept as DEST/memblock.c.orig for mutating.
+copy_kernel_tree() {
+  local tree=$1 dest=$2
+  mkdir -p "$dest/mm" "$dest/include/linux" "$dest/tools"
+  cp "$tree/Makefile" "$dest/"
+  cp "$tree/include/linux/memblock.h" "$tree/include/linux/gfp_types.h" "$dest/include/linux/"
+  cp -r "$tree/tools/include" "$dest/tools/"
+  cp "$tree/mm/memblock.c" "$dest/memblock.c.orig"
+  cp "$tree/mm/memblock.c" "$dest/mm/memblock.c"
+}
+
+# mutate DEST LINE BROKEN: DEST/mm/memblock.c is the original with the first
+# line equal to LINE replaced by BROKEN; fails if LINE is not there.
+mutate() {
+  MB_LINE="$2" MB_BROKEN="$3" \
+    perl -0pe 's/^\Q$ENV{MB_LINE}\E$/$ENV{MB_BROKEN}/m or die "line not found\n"' \
+    "$1/memblock.c.orig" >"$1/mm/memblock.c"
+}
+
+# The default tree, as the ci build extracted it.
+default_kernel_tree() { echo "$MBFUZZ_ROOT/build/ci/kernel-tree/linux-source-6.1"; }

@@ -17,8 +17,13 @@ namespace {
 // Handles for addresses outside the window: one slot per distinct address,
 // each slot wide enough for the pointer arithmetic memblock does on a block.
 constexpr std::size_t handle_slot = std::size_t{1} << 20;
-constexpr std::size_t handle_slots = std::size_t{1} << 16;
 constexpr std::uintptr_t page = 4096;
+
+int window_bits() {
+  const char* text = std::getenv("MBFUZZ_WINDOW_BITS");
+  const int bits = text ? std::atoi(text) : default_window_bits;
+  return std::clamp(bits, 30, default_window_bits);
+}
 
 [[noreturn]] void fatal(const char* what) {
   std::fprintf(stderr, "mbfuzz: simulated physical memory: %s: %s\n", what, std::strerror(errno));
@@ -27,7 +32,9 @@ constexpr std::uintptr_t page = 4096;
 
 class SimulatedMemory {
  public:
-  SimulatedMemory() {
+  SimulatedMemory()
+      : window_size(Phys{1} << window_bits()),
+        handle_slots(std::min<std::size_t>(std::size_t{1} << 16, window_size / handle_slot)) {
     window_ = map(window_size, PROT_READ | PROT_WRITE);
     handles_ = map(handle_slot * handle_slots, PROT_NONE);
   }
@@ -101,6 +108,8 @@ class SimulatedMemory {
     return static_cast<std::byte*>(p);
   }
 
+  const Phys window_size;
+  const std::size_t handle_slots;  // as many distinct addresses outside the window
   std::byte* window_;
   std::byte* handles_;
   std::map<Phys, std::size_t> handle_of_;
@@ -191,8 +200,11 @@ void mb_host_kfree(const void* p) {
   objects.erase(it);
 }
 
-void mb_host_free_pages(uint64_t pfn, unsigned order) {
-  host::current().buddy.blocks.push_back(PageBlock{pfn, order});
+int mb_host_free_pages(uint64_t pfn, unsigned order) {
+  auto& blocks = host::current().buddy.blocks;
+  if (blocks.size() >= host::max_page_blocks) return 1;
+  blocks.push_back(PageBlock{pfn, order});
+  return 0;
 }
 
 void mb_host_totalram_add(long pages) { host::current().buddy.totalram_pages += pages; }

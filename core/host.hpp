@@ -21,10 +21,19 @@
 
 namespace mbfuzz::host {
 
-inline constexpr Phys window_size = Phys{1} << 45;
+// log2 of the window: 2^45 bytes (32 TiB) of address space, reserved but
+// not committed. MBFUZZ_WINDOW_BITS (30 to 45) makes it smaller, for tools
+// that cannot map that much (valgrind): more addresses then get handles, and
+// a region array placed above the window ends the call as a simulation limit.
+inline constexpr int default_window_bits = 45;
 
 // KMALLOC_MAX_SIZE of SLUB with MAX_ORDER 11: larger kmallocs return NULL.
 inline constexpr std::size_t kmalloc_max_size = std::size_t{4} << 20;
+
+// The most page blocks one free_all records: 2^20 blocks of up to 4 MiB
+// (4 TiB). A hand-off of more (memory near the top of the address space)
+// ends the call as a simulation limit instead of exhausting the host.
+inline constexpr std::size_t max_page_blocks = std::size_t{1} << 20;
 
 // What the kernel side reported during the current call.
 struct Recording {

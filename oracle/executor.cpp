@@ -192,14 +192,14 @@ CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
     d.before = production_.snapshot();
     d.actual_outcome = production_.run(op);
     d.actual_state = production_.snapshot();
-    std::optional<Outcome> predicted = model.run(op);
-
+    // Before the model runs: what stopped the simulation may be too big to predict.
     for (const KernelEvent& e : d.actual_outcome.events)
       if (e.kind == KernelEvent::Kind::limit) {
         result.verdict = CheckResult::Verdict::inconclusive;
         result.reason = fmt::format("op {} ({}): simulation limit: {}", i, format_op(op), e.text);
         return result;
       }
+    std::optional<Outcome> predicted = model.run(op);
     if (!predicted) {
       result.verdict = CheckResult::Verdict::inconclusive;
       result.reason = fmt::format("op {} ({}) is outside the specification (alignment not a power of two)",

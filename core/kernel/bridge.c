@@ -98,7 +98,7 @@ void mb_kernel_panic(const char *file, int line, const char *fmt, ...)
 	longjmp(mb_unwind, 1);
 }
 
-static void __attribute__((noreturn)) mb_limit(const char *file, int line, const char *what)
+void mb_kernel_limit(const char *file, int line, const char *what)
 {
 	mb_host_event(MB_EVENT_LIMIT, mb_basename(file), line, what);
 	longjmp(mb_unwind, 1);
@@ -108,7 +108,7 @@ void *mb_kernel_memcpy(void *dst, const void *src, size_t n)
 {
 	/* Only memblock_double_array copies, and memblock reads the copy back. */
 	if (mb_host_unbacked(dst, n))
-		mb_limit(__FILE__, __LINE__,
+		mb_kernel_limit(__FILE__, __LINE__,
 			 "region array placed outside the simulated physical memory window");
 	return mb_host_memcpy(dst, src, n);
 }
@@ -456,14 +456,14 @@ static int mb_free_ranges(int nid, uint32_t flags, int reverse, mb_range_sink si
 			for_each_free_mem_range_reverse(i, nid, (enum memblock_flags)flags,
 							&start, &end, &range_nid) {
 				if (++n > MB_MAX_ITERATIONS)
-					mb_limit(__FILE__, __LINE__, "free range iteration does not end");
+					mb_kernel_limit(__FILE__, __LINE__, "free range iteration does not end");
 				sink(ctx, start, end, range_nid);
 			}
 		} else {
 			for_each_free_mem_range(i, nid, (enum memblock_flags)flags, &start, &end,
 						&range_nid) {
 				if (++n > MB_MAX_ITERATIONS)
-					mb_limit(__FILE__, __LINE__, "free range iteration does not end");
+					mb_kernel_limit(__FILE__, __LINE__, "free range iteration does not end");
 				sink(ctx, start, end, range_nid);
 			}
 		}
@@ -479,7 +479,7 @@ static int mb_mem_pfn_ranges(int nid, mb_range_sink sink, void *ctx)
 	MB_GUARDED({
 		for_each_mem_pfn_range(i, nid, &start, &end, &range_nid) {
 			if (++n > MB_MAX_ITERATIONS)
-				mb_limit(__FILE__, __LINE__, "pfn range iteration does not end");
+				mb_kernel_limit(__FILE__, __LINE__, "pfn range iteration does not end");
 			sink(ctx, start, end, range_nid);
 		}
 	});

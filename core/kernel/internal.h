@@ -11,9 +11,13 @@
 
 extern bool mirrored_kernelcore;
 
+/* Ends the call as a simulation limit: the harness cannot follow it further. */
+void mb_kernel_limit(const char *file, int line, const char *what) __attribute__((noreturn));
+
 static inline void memblock_free_pages(struct page *page, unsigned long pfn, unsigned int order)
 {
-	mb_host_free_pages(pfn, order);
+	if (mb_host_free_pages(pfn, order))
+		mb_kernel_limit(__FILE__, __LINE__, "more page blocks handed to the buddy allocator than recorded");
 }
 
 #endif

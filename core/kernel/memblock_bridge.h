@@ -185,7 +185,8 @@ void *mb_host_memcpy(void *dst, const void *src, size_t n);
 int mb_host_unbacked(const void *dst, size_t n);
 void *mb_host_kmalloc(size_t size, int zero);
 void mb_host_kfree(const void *p);
-void mb_host_free_pages(uint64_t pfn, unsigned order);
+/* Nonzero when the record is full (mb_host_max_page_blocks): the call ends. */
+int mb_host_free_pages(uint64_t pfn, unsigned order);
 void mb_host_totalram_add(long pages);
 void mb_host_event(enum mb_event_kind kind, const char *file, int line, const char *text);
 void mb_host_printk(const char *text);
