@@ -1,4 +1,4 @@
-// The subcommands that work on one finding: repro, minimize, encode.
+// The subcommands that work on one finding: repro, minimize, encode, emit-c.
 // main.cpp owns the command line; these own what each command does.
 #pragma once
 
@@ -18,10 +18,12 @@ struct FindingOptions {
   std::string emit_c;          // repro: write a kernel-suite test here
   std::string output;          // minimize, encode: where to write
   std::size_t max_runs = 20000;
+  std::string name;            // emit-c: the test function's name
 };
 
 int repro(const FindingOptions& options);
 int minimize(const FindingOptions& options);
 int encode(const FindingOptions& options);
+int emit_c(const FindingOptions& options);
 
 }  // namespace mbfuzz::cli

@@ -1,7 +1,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -151,6 +153,27 @@ int encode(const FindingOptions& options) {
     return exit_bad_input;
   }
   return exit_ok;
+}
+
+int emit_c(const FindingOptions& options) {
+  const Variant* variant = variant_of(options);
+  auto input = read_input(options);
+  if (!variant || !input) return exit_bad_input;
+  std::string name = options.name;
+  if (name.empty()) {
+    name = "mbfuzz_" + std::filesystem::path(options.input).stem().string();
+    for (char& c : name)
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  oracle::CTest test = oracle::render_c_test(name, input->ops, oracle::knobs_for_kernel_suite(variant->build().numa),
+                                             fmt::format("{}: {} ops, checked against memblock's specification",
+                                                         std::filesystem::path(options.input).filename().string(),
+                                                         input->ops.size()));
+  if (test.source.empty()) {
+    fmt::print(stderr, "mbfuzz: no C test: {}\n", test.error);
+    return exit_bad_input;
+  }
+  return write_file(options.output, test.source) ? exit_ok : exit_bad_input;
 }
 
 }  // namespace mbfuzz::cli

@@ -201,6 +201,18 @@ int main(int argc, char** argv) {
   encode_cmd->add_option("trace", encode_options.input, "Text trace")->required();
   encode_cmd->add_option("-o,--output", encode_options.output, "Binary output file")->required();
 
+  cli::FindingOptions emit_c_options;
+  CLI::App* emit_c_cmd = app.add_subcommand(
+      "emit-c", "Write a trace as a test for the kernel's tools/testing/memblock suite, expecting the specification");
+  emit_c_cmd->add_option("input", emit_c_options.input, "Text trace or binary fuzzer input")->required();
+  emit_c_cmd->add_option("-o,--output", emit_c_options.output, "The C file to write")->required();
+  emit_c_cmd->add_option("--variant", emit_c_options.variant,
+                         "numa64 for the suite's `make NUMA=1`, uma64 for plain `make`");
+  emit_c_cmd->add_option("--name", emit_c_options.name, "The test function's name (default: from the file name)");
+  emit_c_cmd->add_option("--format", emit_c_options.format, "How to read the input")
+      ->check(CLI::IsMember({"auto", "text", "bytes"}))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -220,6 +232,7 @@ int main(int argc, char** argv) {
   if (*repro_cmd) return cli::repro(repro_options);
   if (*minimize_cmd) return cli::minimize(minimize_options);
   if (*encode_cmd) return cli::encode(encode_options);
+  if (*emit_c_cmd) return cli::emit_c(emit_c_options);
   if (*variants_cmd) return list_variants();
   if (*known_cmd) return list_known_divergences();
   return exit_bad_input;

@@ -39,7 +39,8 @@ function(_mb_extract_default_tree out_tree)
   set(dest "${CMAKE_BINARY_DIR}/kernel-tree")
   file(SIZE "${tarball}" size)
   file(TIMESTAMP "${tarball}" mtime "%s" UTC)
-  set(stamp_text "${tarball} ${size} ${mtime}")
+  # The member list is part of the stamp: a longer list extracts again.
+  set(stamp_text "${tarball} ${size} ${mtime} members 2")
   set(stamp "${dest}/.extracted-from")
   if(EXISTS "${stamp}")
     file(READ "${stamp}" old_stamp)
@@ -52,9 +53,12 @@ function(_mb_extract_default_tree out_tree)
     foreach(p IN LISTS _mb_needed_paths)
       list(APPEND members "${top}/${p}")
     endforeach()
-    # The kernel's own userspace suite: built beside us for comparisons.
+    # The kernel's own userspace suite: built beside us for comparisons and
+    # to run the C tests mbfuzz emits (ci/kernel-suite-check).
     list(APPEND members "${top}/tools/testing/memblock" "${top}/tools/lib/slab.c"
                         "${top}/tools/arch/x86/include"
+                        "${top}/tools/testing/selftests/kselftest.h"
+                        "${top}/arch/x86/include/asm/asm.h" "${top}/arch/x86/include/asm/cmpxchg.h"
                         "${top}/Documentation/core-api/boot-time-mm.rst")
     execute_process(
       COMMAND tar -I "xz -T0" -xf "${tarball}" ${members}

@@ -223,12 +223,14 @@ constexpr std::string_view prologue = R"(// SPDX-License-Identifier: GPL-2.0-or-
  * tests/{name}.o to TEST_OFILES in the Makefile, declare
  * `int {name}_checks(void);` in main.c and call it from main().
  */
+#include <limits.h>
 #include <sys/mman.h>
 #include "common.h"
 
 #define MBFUZZ_MAX_RANGES 64
 
 extern bool movable_node_enabled;
+extern bool mirrored_kernelcore;
 
 /* The suite maps physical addresses one to one: back the ones memblock writes. */
 static void __maybe_unused mbfuzz_map(phys_addr_t base, phys_addr_t size)
