@@ -98,10 +98,13 @@ std::optional<Phys> allocated_address(const Outcome& outcome) {
   return std::nullopt;
 }
 
-AddressSet covered(const RegionArray& a, std::uint32_t without_flags = 0) {
+// The part of [lo, hi) the array's regions cover (regions with any of
+// `without_flags` left out).
+AddressSet covered(const RegionArray& a, Phys lo, Phys hi, std::uint32_t without_flags = 0) {
   AddressSet set;
   for (const Region& r : a.regions)
-    if (r.size && !(r.flags & without_flags)) set += interval(r.base, r.end());
+    if (r.size && r.base < hi && lo < r.end() && !(r.flags & without_flags))
+      set += interval(std::max(r.base, lo), std::min(r.end(), hi));
   return set;
 }
 
@@ -116,10 +119,10 @@ std::optional<std::string> allocation_invariants(const Op& op, const Outcome& ou
   if (!request || !addr) return std::nullopt;
   const Phys end = *addr + request->size;
   if (request->size != 0) {
-    AddressSet free = covered(before.memory, Flags::nomap) - covered(before.reserved);
+    AddressSet free = covered(before.memory, *addr, end, Flags::nomap) - covered(before.reserved, *addr, end);
     if (!icl::contains(free, interval(*addr, end)))
       return fmt::format("[{:#x}, {:#x}) was not free (mapped) memory before the call", *addr, end);
-    if (!icl::contains(covered(after.reserved), interval(*addr, end)))
+    if (!icl::contains(covered(after.reserved, *addr, end), interval(*addr, end)))
       return fmt::format("[{:#x}, {:#x}) is not reserved after the call", *addr, end);
   }
   if (*addr % request->align != 0)
@@ -184,12 +187,13 @@ CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
   production_.reset();
   Model model(knobs_);
   CheckResult result;
+  Snapshot state = production_.snapshot();  // before the next op
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     Divergence d;
     d.op_index = i;
     d.op = op;
-    d.before = production_.snapshot();
+    d.before = std::move(state);
     d.actual_outcome = production_.run(op);
     d.actual_state = production_.snapshot();
     // Before the model runs: what stopped the simulation may be too big to predict.
@@ -241,6 +245,7 @@ CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
       return diverge("reserved", array_line(expected.reserved), array_line(actual.reserved));
     if (!same_globals(actual, expected)) return diverge("globals", globals_line(expected), globals_line(actual));
     result.ops_checked = i + 1;
+    state = std::move(d.actual_state);
   }
   return result;
 }

@@ -13,7 +13,6 @@ namespace mbfuzz::oracle {
 // asked for.
 std::vector<Range> Model::free_ranges(int nid, std::uint32_t flags) const {
   if (nid == knobs_.max_numnodes) nid = Nid::no_node;  // deprecated spelling of "any node"
-  const AddressSet taken = reserved.covered();
   std::vector<Range> out;
   for (const auto& [iv, region] : memory.regions) {
     const std::uint32_t f = region.flags;
@@ -24,7 +23,8 @@ std::vector<Range> Model::free_ranges(int nid, std::uint32_t flags) const {
     if (!(flags & Flags::driver_managed) && (f & Flags::driver_managed)) continue;
     AddressSet free;
     free += iv;
-    free -= taken;
+    // free = iv - reserved, subtracting only the reservations that meet iv
+    for (auto [first, last] = reserved.regions.equal_range(iv); first != last; ++first) free -= first->first;
     for (const Interval& piece : free) out.push_back(Range{icl::lower(piece), icl::upper(piece), region.nid});
   }
   return out;

@@ -77,7 +77,7 @@ class RegionArrayModel {
   std::vector<Interval> gaps(Phys base, Phys end) const {
     AddressSet gap;
     gap += interval(base, end);
-    gap -= covered();
+    for (auto [first, last] = regions.equal_range(interval(base, end)); first != last; ++first) gap -= first->first;
     return {gap.begin(), gap.end()};
   }
 
@@ -100,10 +100,17 @@ class RegionArrayModel {
 
   // Neighbours that touch and have equal attributes become one region.
   void merge() {
-    Joined joined;
-    for (const auto& segment : regions) joined.insert(segment);
-    regions.clear();
-    for (const auto& segment : joined) regions.insert(segment);
+    for (auto it = regions.begin(); it != regions.end();) {
+      auto next = std::next(it);
+      if (next == regions.end() || icl::upper(it->first) != icl::lower(next->first) || !(it->second == next->second)) {
+        it = next;
+        continue;
+      }
+      const auto joined = std::make_pair(interval(icl::lower(it->first), icl::upper(next->first)), it->second);
+      regions.erase(it, std::next(next));
+      regions.insert(joined);
+      it = regions.lower_bound(joined.first);  // it may join its next neighbour too
+    }
   }
 
   // The array as the kernel holds it, dummy entry included.
