@@ -9,7 +9,7 @@ MBFUZZ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What building and testing mbfuzz needs on Debian 12.
 MBFUZZ_BUILD_PACKAGES=(
   cmake ninja-build g++ binutils xz-utils make
-  libfmt-dev libcli11-dev libgtest-dev libboost-dev
+  libfmt-dev libcli11-dev libgtest-dev libboost-dev librapidcheck-dev
   liburcu-dev  # the kernel's own memblock suite (tools/lib/slab.c)
   linux-source-6.1
 )

@@ -213,6 +213,7 @@ void ProductionMemblock::reset() {
   host::reset_memory();
   host::start_recording();
   log_.clear();
+  discarded_arrays_.reset();
 }
 
 Outcome ProductionMemblock::run(const Op& op) {
@@ -222,6 +223,7 @@ Outcome ProductionMemblock::run(const Op& op) {
     outcome.status = Outcome::Status::refused;
     return outcome;
   }
+  if (std::holds_alternative<Discard>(op)) discarded_arrays_ = snapshot();
   Caller caller(variant_.kernel(), variant_.build().phys_addr_max());
   int status = std::visit(caller, op);
   outcome.status = status == MB_DONE ? Outcome::Status::completed : Outcome::Status::aborted;
@@ -260,6 +262,11 @@ Snapshot ProductionMemblock::snapshot() const {
     out.regions.reserve(raw.size());
     for (const mb_region& r : raw) out.regions.push_back(Region{r.base, r.size, r.flags, r.nid});
   };
+  if (s.discarded && discarded_arrays_) {
+    s.memory = discarded_arrays_->memory;
+    s.reserved = discarded_arrays_->reserved;
+    return s;
+  }
   read(MB_MEMORY, s.memory);
   read(MB_RESERVED, s.reserved);
   return s;

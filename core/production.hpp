@@ -2,6 +2,8 @@
 // driven through the op vocabulary.
 #pragma once
 
+#include <optional>
+
 #include "core/op.hpp"
 #include "core/outcome.hpp"
 #include "core/snapshot.hpp"
@@ -36,6 +38,10 @@ class ProductionMemblock {
 
   const Variant& variant_;
   std::vector<std::string> log_;
+  // The region arrays as memblock_discard() found them: it frees them (a
+  // kmalloc'd array goes back to the heap) while memblock still points at
+  // them, so later snapshots show this copy instead of reading freed memory.
+  std::optional<Snapshot> discarded_arrays_;
 };
 
 }  // namespace mbfuzz

@@ -206,7 +206,8 @@ CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
     std::optional<Outcome> predicted = model.run(op);
     if (!predicted) {
       result.verdict = CheckResult::Verdict::inconclusive;
-      result.reason = fmt::format("op {} ({}) is outside the specification (alignment not a power of two)",
+      result.reason = fmt::format("op {} ({}) is outside the specification (an alignment that is not a power "
+                                  "of two, or a free of memblock's own region array)",
                                   i, format_op(op));
       return result;
     }

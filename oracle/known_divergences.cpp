@@ -132,6 +132,47 @@ bool free_all_pfn_up_wraps(const Divergence& d, const Knobs& k) {
   return false;
 }
 
+// __next_mem_pfn_range() rounds a region's base up with PFN_UP(), which
+// wraps to pfn 0 for a region starting in the last page below 2^64: the
+// region is reported as covering pfns from 0.
+bool mem_pfn_range_pfn_up_wraps(const Divergence& d, const Knobs& k) {
+  if (!op_as<MemPfnRanges>(d) || d.check != "outcome" || k.phys_bits != 64) return false;
+  const Phys last_page = ~Phys{0} - k.page_size + 1;
+  const auto* actual = std::get_if<Ranges>(&d.actual_outcome.value);
+  const auto* expected = std::get_if<Ranges>(&d.expected_outcome.value);
+  if (!actual || !expected) return false;
+  const bool wraps = std::any_of(d.before.memory.regions.begin(), d.before.memory.regions.end(),
+                                 [&](const Region& r) { return r.size && r.base > last_page; });
+  // What memblock reports beyond the specification starts at pfn 0.
+  std::vector<Range> extra;
+  for (const Range& r : actual->ranges)
+    if (std::find(expected->ranges.begin(), expected->ranges.end(), r) == expected->ranges.end()) extra.push_back(r);
+  return wraps && !extra.empty() &&
+         std::all_of(extra.begin(), extra.end(), [](const Range& r) { return r.start == 0; });
+}
+
+// memblock_enforce_memory_limit(), memblock_cap_memory_range() and
+// memblock_mem_limit_remove_map() truncate reserved without sparing the
+// reservation of a region array memblock_double_array() placed in memory;
+// the array stays in use. Once memory is added there again, an allocation
+// can hand the array out: a zeroing allocator wipes it. Recognised by its
+// result: a moved array whose entries were zeroed under it (regions of size
+// 0 in an array of more than one), exactly where the specification has the
+// array intact, after such a truncation earlier in the run.
+bool truncation_unreserves_region_array(const Divergence& d, const Knobs&) {
+  auto wiped = [](const RegionArray& actual, const RegionArray& expected) {
+    if (actual.in_static_array || actual.cnt <= 1 || actual.cnt != expected.cnt) return false;
+    const bool zeroed = std::any_of(actual.regions.begin(), actual.regions.end(),
+                                    [](const Region& r) { return r.size == 0 && r.base == 0; });
+    const bool intact = std::none_of(expected.regions.begin(), expected.regions.end(),
+                                     [](const Region& r) { return r.size == 0; });
+    return zeroed && intact;
+  };
+  const bool writes = std::visit([](const auto& op) { return zeroing_alloc_v<std::decay_t<decltype(op)>>; }, d.op);
+  return writes && (wiped(d.actual_state.memory, d.expected_state.memory) ||
+                    wiped(d.actual_state.reserved, d.expected_state.reserved));
+}
+
 constexpr std::array entries{
     KnownDivergence{
         "trim-memory-total-size",
@@ -179,6 +220,22 @@ constexpr std::array entries{
         "mm/memblock.c:2048 PFN_UP(start) overflows for start > 2^64 - PAGE_SIZE, so "
         "__free_memory_core() frees [0, min(PFN_DOWN(end), max_low_pfn)).",
         free_all_pfn_up_wraps},
+    KnownDivergence{
+        "mem-pfn-range-pfn-up-wraps",
+        "for_each_mem_pfn_range reports pfns from 0 for a region starting in the last page",
+        "6.1.192 (64-bit phys_addr_t; found by mbfuzz's fuzzer); mainline not checked",
+        "mm/memblock.c:1234 and 1245 compute PFN_UP(r->base), which overflows for a base above "
+        "2^64 - PAGE_SIZE; the region is then reported as [0, PFN_DOWN(end)).",
+        mem_pfn_range_pfn_up_wraps},
+    KnownDivergence{
+        "truncation-unreserves-region-array",
+        "memory limits drop the reservation of a doubled region array that is still in use",
+        "6.1.192 (found by mbfuzz's property tests); mainline not checked",
+        "memblock_enforce_memory_limit() (mm/memblock.c:1712-1714) and memblock_cap_memory_range() "
+        "(1746-1747) call memblock_remove_range(&memblock.reserved, ...) over the array that "
+        "memblock_double_array() reserved (line 493) while memblock.memory.regions still points "
+        "there; memory added back over it is free, and the next zeroing allocation wipes the array.",
+        truncation_unreserves_region_array},
 };
 
 }  // namespace

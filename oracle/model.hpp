@@ -25,7 +25,8 @@ class Model {
 
   // The predicted outcome of `op`, which also advances the model; nullopt
   // when the specification does not define the op's result (an alignment
-  // that is not a power of two), in which case the model is left as it was.
+  // that is not a power of two; freeing the reservation of memblock's own
+  // region array), in which case the model is left as it was.
   std::optional<Outcome> run(const Op& op);
 
   Snapshot snapshot() const;

@@ -34,10 +34,14 @@ class Predict {
   std::optional<Value> operator()(const Reserve& op) {
     return Errno{m_.add_range(m_.reserved, p(op.base), p(op.size), unassigned(), 0)};
   }
+  // Freeing the reservation of memblock's own region array is the caller's
+  // error: the next allocation may hand the array out and overwrite it.
   std::optional<Value> operator()(const PhysFree& op) {
+    if (frees_a_region_array(p(op.base), p(op.size))) return std::nullopt;
     return Errno{m_.remove_range(m_.reserved, p(op.base), p(op.size))};
   }
   std::optional<Value> operator()(const Free& op) {
+    if (op.ptr && frees_a_region_array(p(*op.ptr), p(op.size))) return std::nullopt;
     if (op.ptr) m_.remove_range(m_.reserved, p(*op.ptr), p(op.size));
     return NoValue{};
   }
@@ -191,6 +195,19 @@ class Predict {
   std::optional<Value> alloc(Phys size, Phys align, Phys min, Phys max, int nid, bool exact, bool zeroing) {
     if (!specified_alignment(p(align))) return std::nullopt;
     return m_.alloc_internal(p(size), p(align), p(min), p(max), nid, exact, zeroing);
+  }
+
+  // [base, base + size) (capped) covers part of a region array that
+  // memblock_double_array() placed in memblock's own memory.
+  bool frees_a_region_array(Phys base, Phys size) const {
+    const Phys end = base + m_.cap(base, size);
+    for (const RegionArrayModel* array : {&m_.memory, &m_.reserved}) {
+      if (array->in_static_array || array->in_slab) continue;
+      const Phys page = m_.knobs().page_size;
+      const Phys bytes = (array->max * m_.knobs().region_size + page - 1) / page * page;
+      if (base < array->array_addr + bytes && array->array_addr < end) return true;
+    }
+    return false;
   }
 
   // [base, base + size) (capped) shares at least one byte with a region.
