@@ -143,10 +143,14 @@ bool mem_pfn_range_pfn_up_wraps(const Divergence& d, const Knobs& k) {
   if (!actual || !expected) return false;
   const bool wraps = std::any_of(d.before.memory.regions.begin(), d.before.memory.regions.end(),
                                  [&](const Region& r) { return r.size && r.base > last_page; });
-  // What memblock reports beyond the specification starts at pfn 0.
-  std::vector<Range> extra;
-  for (const Range& r : actual->ranges)
-    if (std::find(expected->ranges.begin(), expected->ranges.end(), r) == expected->ranges.end()) extra.push_back(r);
+  // What memblock reports beyond the specification (counted with
+  // multiplicity: the wrapped range may equal a correct one) starts at pfn 0.
+  std::vector<Range> extra = actual->ranges;
+  for (const Range& r : expected->ranges) {
+    auto it = std::find(extra.begin(), extra.end(), r);
+    if (it == extra.end()) return false;  // memblock lost a range the specification has
+    extra.erase(it);
+  }
   return wraps && !extra.empty() &&
          std::all_of(extra.begin(), extra.end(), [](const Range& r) { return r.start == 0; });
 }

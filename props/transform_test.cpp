@@ -22,42 +22,33 @@ rc::Gen<std::pair<Phys, Phys>> range_outside(const RegionArray& a, Space space) 
   });
 }
 
+// Putting a range outside `array` in and taking it out again leaves the
+// array as it was: Put/Take are add/remove for memory, reserve/phys_free
+// for reserved.
+template <class Put, class Take>
+void put_then_take_restores(RegionArray Snapshot::*array) {
+  const Variant& v = **variant();
+  std::vector<Op> ops = *layout(bounded_for(v));
+  trying(v, ops);
+  Replay run(v);
+  run.all(ops);
+  const Snapshot before = run.state();
+  const auto [base, length] = *range_outside(before.*array, bounded_for(v));
+  ops.push_back(Put{base, length});
+  ops.push_back(Take{base, length});
+  trying(v, ops);
+  run(Put{base, length});
+  run(Take{base, length});
+  RC_ASSERT(regions(run.state().*array) == regions(before.*array));
+  RC_ASSERT((run.state().*array).total_size == (before.*array).total_size);
+}
+
 TEST(Props, removing_what_was_just_added_restores_memory) {
-  holds([] {
-    const Variant& v = **variant();
-    std::vector<Op> ops = *layout(bounded_for(v));
-    trying(v, ops);
-    Replay run(v);
-    run.all(ops);
-    const Snapshot before = run.state();
-    const auto [base, length] = *range_outside(before.memory, bounded_for(v));
-    ops.push_back(Add{base, length});
-    ops.push_back(Remove{base, length});
-    trying(v, ops);
-    run(Add{base, length});
-    run(Remove{base, length});
-    RC_ASSERT(regions(run.state().memory) == regions(before.memory));
-    RC_ASSERT(run.state().memory.total_size == before.memory.total_size);
-  });
+  holds([] { put_then_take_restores<Add, Remove>(&Snapshot::memory); });
 }
 
 TEST(Props, freeing_what_was_just_reserved_restores_reserved) {
-  holds([] {
-    const Variant& v = **variant();
-    std::vector<Op> ops = *layout(bounded_for(v));
-    trying(v, ops);
-    Replay run(v);
-    run.all(ops);
-    const Snapshot before = run.state();
-    const auto [base, length] = *range_outside(before.reserved, bounded_for(v));
-    ops.push_back(Reserve{base, length});
-    ops.push_back(PhysFree{base, length});
-    trying(v, ops);
-    run(Reserve{base, length});
-    run(PhysFree{base, length});
-    RC_ASSERT(regions(run.state().reserved) == regions(before.reserved));
-    RC_ASSERT(run.state().reserved.total_size == before.reserved.total_size);
-  });
+  holds([] { put_then_take_restores<Reserve, PhysFree>(&Snapshot::reserved); });
 }
 
 TEST(Props, adding_or_reserving_twice_is_adding_or_reserving_once) {
