@@ -113,7 +113,22 @@ bool empty_free_range_at_seam(const Divergence& d, const Knobs& k) {
   Phys addr = 0;
   if (const auto* a = std::get_if<Address>(&d.actual_outcome.value)) addr = a->value;
   if (const auto* a = std::get_if<Allocation>(&d.actual_outcome.value)) addr = a->addr;
-  return addr != 0 && at_reserved_seam(reserved, addr);
+  if (addr == 0) return false;
+  if (at_reserved_seam(reserved, addr)) return true;
+  // A seam below where the allocation may start (PAGE_SIZE, or the op's
+  // start or min) is clamped up to that bound, and the empty range there is
+  // what is returned.
+  Phys lowest = k.page_size;
+  std::visit([&](const auto& op) {
+    if constexpr (requires { op.start; }) lowest = std::max(lowest, op.start & k.phys_addr_max());
+    if constexpr (requires { op.min; }) lowest = std::max(lowest, op.min & k.phys_addr_max());
+  }, d.op);
+  if (addr != k.page_size && addr != lowest) return false;
+  for (std::size_t i = 0; i + 1 < reserved.regions.size(); ++i) {
+    const Phys seam = reserved.regions[i].end();
+    if (reserved.regions[i].size && reserved.regions[i + 1].base == seam && seam < addr) return true;
+  }
+  return false;
 }
 
 // __free_memory_core() rounds a free range's start up to a page with
