@@ -74,7 +74,7 @@ TEST(Props, neighbours_with_equal_node_and_flags_are_merged) {
 
 // What an allocating op asked for: bounds as the kernel-doc states them.
 struct Ask {
-  Phys size = 0, align = 0, lowest = 0, highest = 0;
+  Phys size = 0, align = 0, lowest = 0, highest = 0;  // align 0: SMP_CACHE_BYTES
   int nid = Nid::no_node;
   bool exact_nid = false;
 };
@@ -86,7 +86,7 @@ std::optional<Ask> ask(const Op& op, const Snapshot& before, Phys page_size, Phy
       end = before.current_limit;
     align &= phys_max;
     const Phys lo = std::max(start & phys_max, page_size);
-    return Ask{size & phys_max, align ? align : 0, capped ? page_size : lo, std::max(lo, end), nid, exact};
+    return Ask{size & phys_max, align, capped ? page_size : lo, std::max(lo, end), nid, exact};
   };
   return std::visit(
       [&](const auto& o) -> std::optional<Ask> {
