@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -73,12 +74,23 @@ std::string trace_header(const Variant& v, std::string_view what) {
                      v.build().kernel_version, v.name());
 }
 
-// A C identifier from the signature: mbfuzz_<op>_<check>.
-std::string test_name(const oracle::Divergence& d) {
-  std::string name = "mbfuzz_" + std::string(op_name(d.op)) + "_" + d.check;
-  for (char& c : name)
+// `text` as a C identifier: every other character becomes '_'.
+std::string c_identifier(std::string text) {
+  for (char& c : text)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return name;
+  return text;
+}
+
+// Writes `ops` as a test for the kernel's suite of the variant's build;
+// false after saying why not.
+bool write_c_test(const std::string& path, const std::string& name, std::span<const Op> ops,
+                  const Variant& variant, const std::string& comment) {
+  oracle::CTest test = oracle::render_c_test(name, ops, oracle::knobs_for_kernel_suite(variant.build().numa), comment);
+  if (test.source.empty()) {
+    fmt::print(stderr, "mbfuzz: no C test: {}\n", test.error);
+    return false;
+  }
+  return write_file(path, test.source);
 }
 
 }  // namespace
@@ -109,13 +121,10 @@ int repro(const FindingOptions& options) {
     if (variant->build().phys_bits != 64)
       fmt::print(stderr, "mbfuzz: note: the kernel's suite has a 64-bit phys_addr_t; the test may not show a {} finding\n",
                  variant->name());
-    oracle::CTest test = oracle::render_c_test(test_name(d), ops, oracle::knobs_for_kernel_suite(variant->build().numa),
-                                               fmt::format("Found by mbfuzz on {}: {}", variant->name(), d.signature()));
-    if (test.source.empty()) {
-      fmt::print(stderr, "mbfuzz: no C test: {}\n", test.error);
+    const std::string name = c_identifier("mbfuzz_" + std::string(op_name(d.op)) + "_" + d.check);
+    if (!write_c_test(options.emit_c, name, ops, *variant,
+                      fmt::format("Found by mbfuzz on {}: {}", variant->name(), d.signature())))
       return exit_bad_input;
-    }
-    if (!write_file(options.emit_c, test.source)) return exit_bad_input;
   }
   return exit_found;
 }
@@ -146,34 +155,20 @@ int encode(const FindingOptions& options) {
   auto input = read_input(as_text);
   if (!input) return exit_bad_input;
   const std::vector<std::uint8_t> bytes = encode_ops(input->ops);
-  std::ofstream out(options.output, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!out) {
-    fmt::print(stderr, "mbfuzz: {}: cannot write\n", options.output);
-    return exit_bad_input;
-  }
-  return exit_ok;
+  return write_file(options.output, std::string(bytes.begin(), bytes.end())) ? exit_ok : exit_bad_input;
 }
 
 int emit_c(const FindingOptions& options) {
   const Variant* variant = variant_of(options);
   auto input = read_input(options);
   if (!variant || !input) return exit_bad_input;
-  std::string name = options.name;
-  if (name.empty()) {
-    name = "mbfuzz_" + std::filesystem::path(options.input).stem().string();
-    for (char& c : name)
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  oracle::CTest test = oracle::render_c_test(name, input->ops, oracle::knobs_for_kernel_suite(variant->build().numa),
-                                             fmt::format("{}: {} ops, checked against memblock's specification",
-                                                         std::filesystem::path(options.input).filename().string(),
-                                                         input->ops.size()));
-  if (test.source.empty()) {
-    fmt::print(stderr, "mbfuzz: no C test: {}\n", test.error);
-    return exit_bad_input;
-  }
-  return write_file(options.output, test.source) ? exit_ok : exit_bad_input;
+  const std::filesystem::path file(options.input);
+  const std::string name = options.name.empty() ? c_identifier("mbfuzz_" + file.stem().string()) : options.name;
+  return write_c_test(options.output, name, input->ops, *variant,
+                      fmt::format("{}: {} ops, checked against memblock's specification", file.filename().string(),
+                                  input->ops.size()))
+             ? exit_ok
+             : exit_bad_input;
 }
 
 }  // namespace mbfuzz::cli

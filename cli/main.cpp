@@ -129,6 +129,15 @@ bool check_one(const Trace& trace, const Variant& variant) {
   return false;
 }
 
+// The input of repro, minimize and emit-c: a file, the variant, how to read it.
+void add_finding_input(CLI::App* command, cli::FindingOptions& options, const std::string& variant_help) {
+  command->add_option("input", options.input, "Binary fuzzer input or text trace")->required();
+  command->add_option("--variant", options.variant, variant_help);
+  command->add_option("--format", options.format, "How to read the input")
+      ->check(CLI::IsMember({"auto", "text", "bytes"}))
+      ->capture_default_str();
+}
+
 int list_known_divergences() {
   for (const oracle::KnownDivergence& k : oracle::known_divergences())
     fmt::print("{}\n  {}\n  versions: {}\n  evidence: {}\n\n", k.id, k.title, k.versions, k.evidence);
@@ -174,11 +183,7 @@ int main(int argc, char** argv) {
   cli::FindingOptions repro_options;
   CLI::App* repro_cmd = app.add_subcommand(
       "repro", "Reproduce a finding (a fuzzer's input or a text trace): the decoded trace and the first divergence");
-  repro_cmd->add_option("input", repro_options.input, "Binary fuzzer input or text trace")->required();
-  repro_cmd->add_option("--variant", repro_options.variant, "Build variant: " + variant_names());
-  repro_cmd->add_option("--format", repro_options.format, "How to read the input")
-      ->check(CLI::IsMember({"auto", "text", "bytes"}))
-      ->capture_default_str();
+  add_finding_input(repro_cmd, repro_options, "Build variant: " + variant_names());
   repro_cmd->add_option("--emit-trace", repro_options.emit_trace, "Write the trace up to the divergence here");
   repro_cmd->add_option("--emit-c", repro_options.emit_c,
                         "Write a test for the kernel's tools/testing/memblock suite here");
@@ -186,11 +191,7 @@ int main(int argc, char** argv) {
   cli::FindingOptions minimize_options;
   CLI::App* minimize_cmd = app.add_subcommand(
       "minimize", "Shrink a finding to the smallest trace with the same signature");
-  minimize_cmd->add_option("input", minimize_options.input, "Binary fuzzer input or text trace")->required();
-  minimize_cmd->add_option("--variant", minimize_options.variant, "Build variant: " + variant_names());
-  minimize_cmd->add_option("--format", minimize_options.format, "How to read the input")
-      ->check(CLI::IsMember({"auto", "text", "bytes"}))
-      ->capture_default_str();
+  add_finding_input(minimize_cmd, minimize_options, "Build variant: " + variant_names());
   minimize_cmd->add_option("-o,--output", minimize_options.output, "Write the trace here (default: stdout)");
   minimize_cmd->add_option("--max-runs", minimize_options.max_runs, "Give up shrinking after this many checks")
       ->capture_default_str();
@@ -204,14 +205,9 @@ int main(int argc, char** argv) {
   cli::FindingOptions emit_c_options;
   CLI::App* emit_c_cmd = app.add_subcommand(
       "emit-c", "Write a trace as a test for the kernel's tools/testing/memblock suite, expecting the specification");
-  emit_c_cmd->add_option("input", emit_c_options.input, "Text trace or binary fuzzer input")->required();
+  add_finding_input(emit_c_cmd, emit_c_options, "numa64 for the suite's `make NUMA=1`, uma64 for plain `make`");
   emit_c_cmd->add_option("-o,--output", emit_c_options.output, "The C file to write")->required();
-  emit_c_cmd->add_option("--variant", emit_c_options.variant,
-                         "numa64 for the suite's `make NUMA=1`, uma64 for plain `make`");
   emit_c_cmd->add_option("--name", emit_c_options.name, "The test function's name (default: from the file name)");
-  emit_c_cmd->add_option("--format", emit_c_options.format, "How to read the input")
-      ->check(CLI::IsMember({"auto", "text", "bytes"}))
-      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

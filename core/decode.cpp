@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 namespace mbfuzz {
@@ -69,6 +70,16 @@ enum Mode : std::uint8_t {
   raw32 = 6,
   raw64 = 7,
 };
+
+// What a Phys field holds, by its name: an alignment and a page frame
+// number are drawn and written differently from addresses and sizes.
+enum class Role { amount, align, pfn };
+
+constexpr Role role_of(std::string_view field) {
+  if (field == "align") return Role::align;
+  if (field == "pfn" || field == "max_low_pfn") return Role::pfn;
+  return Role::amount;
+}
 
 // ---- decoding ----------------------------------------------------------------------
 
@@ -166,9 +177,11 @@ class Decoder {
   void field(OpT& op, const Field<OpT, T>& f) {
     T& out = op.*f.member;
     if constexpr (std::is_same_v<T, Phys>) {
-      if (f.name == "align") out = align();
-      else if (f.name == "pfn" || f.name == "max_low_pfn") out = pfn();
-      else out = value();
+      switch (role_of(f.name)) {
+        case Role::align: out = align(); break;
+        case Role::pfn: out = pfn(); break;
+        case Role::amount: out = value(); break;
+      }
     } else if constexpr (std::is_same_v<T, Limit>) out = limit();
     else if constexpr (std::is_same_v<T, Nid>) out = nid();
     else if constexpr (std::is_same_v<T, Flags>) out = flags();
@@ -207,7 +220,7 @@ class Decoder {
   void remember_field(const OpT& op, const Field<OpT, T>& f, std::optional<Phys>& base,
                       std::optional<Phys>& size) {
     if constexpr (std::is_same_v<T, Phys>) {
-      if (f.name == "align" || f.name == "pfn" || f.name == "max_low_pfn") return;
+      if (role_of(f.name) != Role::amount) return;
       push(op.*f.member);
       if (f.name == "base") base = op.*f.member;
       if (f.name == "size") size = op.*f.member;
@@ -283,19 +296,21 @@ class Encoder {
   void field(const OpT& op, const Field<OpT, T>& f) {
     const T& v = op.*f.member;
     if constexpr (std::is_same_v<T, Phys>) {
-      if (f.name == "align") {
-        if (v == 0) bytes.push_back(0);
-        else if (std::has_single_bit(v) && std::countr_zero(v) < 47)
-          bytes.push_back(static_cast<std::uint8_t>(std::countr_zero(v) + 1));
-        else {
-          bytes.push_back(63);
+      switch (role_of(f.name)) {
+        case Role::align:
+          if (v == 0) bytes.push_back(0);
+          else if (std::has_single_bit(v) && std::countr_zero(v) < 47)
+            bytes.push_back(static_cast<std::uint8_t>(std::countr_zero(v) + 1));
+          else {
+            bytes.push_back(63);
+            value(v);
+          }
+          break;
+        case Role::pfn:
+          bytes.push_back(0);  // taken as it is, not as an address
           value(v);
-        }
-      } else if (f.name == "pfn" || f.name == "max_low_pfn") {
-        bytes.push_back(0);
-        value(v);
-      } else {
-        value(v);
+          break;
+        case Role::amount: value(v); break;
       }
     } else if constexpr (std::is_same_v<T, Limit>) {
       bytes.push_back(3);

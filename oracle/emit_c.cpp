@@ -179,13 +179,6 @@ std::string statement(const Call& call) {
                      call.expression, pfns ? "start_pfn" : "start", pfns ? "end_pfn" : "end");
 }
 
-AddressSet covered(const RegionArray& a) {
-  AddressSet set;
-  for (const Region& r : a.regions)
-    if (r.size) set += interval(r.base, r.end());
-  return set;
-}
-
 // Where memblock will write during `op`: the block a zeroing allocator
 // returns, and a region array memblock_double_array() moves into memory.
 AddressSet written(const Op& op, const Outcome& outcome, const Snapshot& before, const Snapshot& after) {

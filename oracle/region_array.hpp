@@ -4,7 +4,6 @@
 // exactly as memblock keeps them (a split region stays split until merged).
 #pragma once
 
-#include <boost/icl/interval_map.hpp>
 #include <boost/icl/interval_set.hpp>
 #include <boost/icl/right_open_interval.hpp>
 #include <boost/icl/split_interval_map.hpp>
@@ -36,9 +35,17 @@ using AttributeMap = Map<Phys, Attributes, icl::partial_enricher, std::less, icl
                          icl::inter_section, Interval, std::allocator>;
 
 using Segments = AttributeMap<icl::split_interval_map>;  // boundaries kept
-using Joined = AttributeMap<icl::interval_map>;          // equal neighbours joined
 
 inline Interval interval(Phys base, Phys end) { return Interval(base, end); }
+
+// The bytes a region array of a snapshot covers, leaving out regions with
+// any of `without_flags`.
+inline AddressSet covered(const mbfuzz::RegionArray& a, std::uint32_t without_flags = 0) {
+  AddressSet set;
+  for (const Region& r : a.regions)
+    if (r.size && !(r.flags & without_flags)) set += interval(r.base, r.end());
+  return set;
+}
 
 class RegionArrayModel {
  public:

@@ -30,16 +30,10 @@ inline void showValue(const Variant* v, std::ostream& os) { os << v->name(); }
 namespace mbfuzz::props {
 
 using oracle::AddressSet;
+using oracle::covered;
 using oracle::interval;
 namespace icl = boost::icl;
 
-// The bytes a region array covers, leaving out regions with any of `without`.
-inline AddressSet covered(const RegionArray& a, std::uint32_t without = 0) {
-  AddressSet set;
-  for (const Region& r : a.regions)
-    if (r.size && !(r.flags & without)) set += interval(r.base, r.end());
-  return set;
-}
 
 // Where counterexamples of the running property go.
 struct Counterexample {
