@@ -1,8 +1,12 @@
-// The subcommands that work on one finding: repro, minimize, encode, emit-c.
+// The subcommands that work on one finding (repro, minimize, encode, emit-c)
+// and boot, which turns a boot layout into a trace.
 // main.cpp owns the command line; these own what each command does.
 #pragma once
 
+#include <optional>
 #include <string>
+
+#include "core/op.hpp"
 
 namespace mbfuzz::cli {
 
@@ -21,9 +25,18 @@ struct FindingOptions {
   std::string name;            // emit-c: the test function's name
 };
 
+struct BootOptions {
+  std::string dtb, e820, log;  // exactly one is given
+  std::optional<Phys> mem_limit;  // mem=
+  std::string variant;
+  std::string output;
+  bool qemu = false;  // --e820: print how to boot it under QEMU instead
+};
+
 int repro(const FindingOptions& options);
 int minimize(const FindingOptions& options);
 int encode(const FindingOptions& options);
 int emit_c(const FindingOptions& options);
+int boot(const BootOptions& options);
 
 }  // namespace mbfuzz::cli

@@ -7,12 +7,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "core/boot/log.hpp"
+#include "core/expect.hpp"
 #include "core/production.hpp"
 #include "core/render.hpp"
 #include "core/trace.hpp"
@@ -36,6 +39,7 @@ std::string variant_names() {
 
 struct RunOptions {
   std::vector<std::string> traces;
+  std::vector<std::string> logs;  // check: memblock=debug kernel logs
   std::string variant = std::string(default_variant().name());
   bool all_variants = false;
   bool quiet = false;
@@ -57,12 +61,17 @@ std::optional<std::vector<const Variant*>> chosen_variants(const RunOptions& opt
   return variants;
 }
 
-// The traces named, or nullopt after reporting the first bad one.
-std::optional<std::vector<Trace>> read_traces(const RunOptions& options) {
+// The traces named and the logs read as traces for `build`, or nullopt
+// after reporting the first bad one.
+std::optional<std::vector<Trace>> read_traces(const RunOptions& options, const Build& build) {
   std::vector<Trace> traces;
   try {
     for (const std::string& path : options.traces) traces.push_back(read_trace(path));
+    for (const std::string& path : options.logs) traces.push_back(boot::log_trace_file(path, build));
   } catch (const TraceError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return std::nullopt;
+  } catch (const boot::BootError& e) {
     fmt::print(stderr, "{}\n", e.what());
     return std::nullopt;
   }
@@ -93,16 +102,50 @@ bool replay_one(const Trace& trace, const Variant& variant, bool quiet) {
 template <class PerTrace>
 int run_each(const RunOptions& options, PerTrace one) {
   auto variants = chosen_variants(options);
-  auto traces = read_traces(options);
-  if (!variants || !traces) return exit_bad_input;
+  if (!variants) return exit_bad_input;
+  // A log reads differently per variant (its MAX_NUMNODES, its page size).
+  std::vector<std::vector<Trace>> inputs;
+  for (const Variant* v : *variants) {
+    auto traces = read_traces(options, v->build());
+    if (!traces) return exit_bad_input;
+    inputs.push_back(std::move(*traces));
+  }
   bool all_fine = true;
-  for (const Trace& trace : *traces)
-    for (const Variant* v : *variants) all_fine = one(trace, *v) && all_fine;
+  for (std::size_t t = 0; t < inputs.front().size(); ++t)
+    for (std::size_t v = 0; v < variants->size(); ++v) all_fine = one(inputs[v][t], *(*variants)[v]) && all_fine;
   return all_fine ? exit_ok : exit_found;
 }
 
-// Checks one trace on one variant; returns whether no unknown divergence was found.
+bool check_against_specification(const Trace& trace, const Variant& variant);
+
+// What a real kernel logged (allocation addresses, region dumps) against a
+// replay on the production memblock: every mismatch. Returns whether none.
+bool check_expected(const Trace& trace, const Variant& variant) {
+  if (trace.results.empty() && trace.expected_arrays.empty()) return true;
+  ExpectationReport report = check_expectations(trace, variant);
+  for (const ExpectationMismatch& m : report.mismatches)
+    fmt::print("{}:{}: {} differs from the kernel's log\n  logged:   {}\n  replayed: {}\n", trace.source, m.line,
+               m.what, m.expected, m.actual);
+  fmt::print("{} on {}: {} of {} logged allocation addresses and {} of {} region dumps reproduced{}\n",
+             trace.source, variant.name(),
+             report.results_checked - std::count_if(report.mismatches.begin(), report.mismatches.end(),
+                                                    [](const auto& m) { return m.what.starts_with("result"); }),
+             report.results_checked,
+             report.arrays_checked - std::count_if(report.mismatches.begin(), report.mismatches.end(),
+                                                   [](const auto& m) { return m.what.ends_with("dump"); }),
+             report.arrays_checked, report.nids_compared ? "" : " (node ids not compared: no CONFIG_NUMA)");
+  return report.mismatches.empty();
+}
+
+// Checks one trace on one variant against the specification, and against
+// the kernel's log when it came from one; returns whether no unknown
+// divergence and no mismatch was found.
 bool check_one(const Trace& trace, const Variant& variant) {
+  bool reproduced = check_expected(trace, variant);
+  return check_against_specification(trace, variant) && reproduced;
+}
+
+bool check_against_specification(const Trace& trace, const Variant& variant) {
   oracle::DifferentialExecutor executor(variant);
   oracle::CheckResult result = executor.check(trace.ops);
   auto where = [&](std::size_t op) { return fmt::format("{}:{}", trace.source, trace.lines.at(op)); };
@@ -171,7 +214,11 @@ int main(int argc, char** argv) {
   RunOptions check_options;
   CLI::App* check_cmd = app.add_subcommand(
       "check", "Run text traces on the production memblock and the specification; report the first divergence");
-  check_cmd->add_option("traces", check_options.traces, "Trace files")->required()->check(CLI::ExistingFile);
+  check_cmd->add_option("traces", check_options.traces, "Trace files")->check(CLI::ExistingFile);
+  check_cmd->add_option("--log", check_options.logs,
+                        "A kernel log taken with memblock=debug: replay it, report every allocation address "
+                        "or region dump that differs")
+      ->check(CLI::ExistingFile);
   check_cmd->add_option("--variant", check_options.variant, "Build variant: " + variant_names())
       ->capture_default_str();
   check_cmd->add_flag("--all-variants", check_options.all_variants, "Check on every variant");
@@ -209,6 +256,22 @@ int main(int argc, char** argv) {
   emit_c_cmd->add_option("-o,--output", emit_c_options.output, "The C file to write")->required();
   emit_c_cmd->add_option("--name", emit_c_options.name, "The test function's name (default: from the file name)");
 
+  cli::BootOptions boot_options;
+  CLI::App* boot_cmd = app.add_subcommand(
+      "boot", "Write the op sequence Linux 6.1 performs at boot for a device tree, an e820 map or a "
+              "memblock=debug log, as a trace");
+  auto* dtb = boot_cmd->add_option("--dtb", boot_options.dtb, "A flattened device tree (arm64 boot)");
+  auto* e820 = boot_cmd->add_option("--e820", boot_options.e820, "A dmesg with BIOS-e820 lines (x86 boot)");
+  auto* log = boot_cmd->add_option("--log", boot_options.log, "A kernel log taken with memblock=debug");
+  dtb->excludes(e820)->excludes(log);
+  e820->excludes(log);
+  boot_cmd->add_option("--mem", boot_options.mem_limit, "The mem= early parameter, in bytes (--dtb, --e820)");
+  boot_cmd->add_option("--variant", boot_options.variant, "Build variant whose memblock answers: " + variant_names());
+  boot_cmd->add_option("-o,--output", boot_options.output, "Write the trace here (default: stdout)");
+  boot_cmd->add_flag("--qemu", boot_options.qemu,
+                     "With --e820: print QEMU's -m and -machine values and the kernel's memmap= arguments "
+                     "for booting a real kernel on this map, one per line");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -224,11 +287,18 @@ int main(int argc, char** argv) {
     return run_each(replay_options, [&](const Trace& trace, const Variant& v) {
       return replay_one(trace, v, replay_options.quiet);
     });
-  if (*check_cmd) return run_each(check_options, check_one);
+  if (*check_cmd) {
+    if (check_options.traces.empty() && check_options.logs.empty()) {
+      fmt::print(stderr, "mbfuzz check: give trace files or --log FILE\n");
+      return exit_bad_input;
+    }
+    return run_each(check_options, check_one);
+  }
   if (*repro_cmd) return cli::repro(repro_options);
   if (*minimize_cmd) return cli::minimize(minimize_options);
   if (*encode_cmd) return cli::encode(encode_options);
   if (*emit_c_cmd) return cli::emit_c(emit_c_options);
+  if (*boot_cmd) return cli::boot(boot_options);
   if (*variants_cmd) return list_variants();
   if (*known_cmd) return list_known_divergences();
   return exit_bad_input;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <fstream>
@@ -298,6 +299,66 @@ Op parse_op(const LineParser& parser, const Token& keyword, std::span<const Toke
   return std::move(*op);
 }
 
+// `[base-last]`, inclusive as the kernel's dumps print it: size is
+// last - base + 1 modulo 2^64, so an empty region prints as [base-(base-1)].
+ExpectedRegion parse_region(const LineParser& parser, const Token& token) {
+  std::string_view text = token.text;
+  auto dash = text.find('-');
+  if (text.size() < 5 || text.front() != '[' || text.back() != ']' || dash == std::string_view::npos)
+    parser.fail(token.column, fmt::format("expected a region [base-last], got '{}'", text));
+  ExpectedRegion region;
+  Phys last = 0;
+  if (auto error = parse_number(text.substr(1, dash - 1), region.base)) parser.fail(token.column + 1, *error);
+  if (auto error = parse_number(text.substr(dash + 1, text.size() - dash - 2), last))
+    parser.fail(token.column + static_cast<int>(dash) + 1, *error);
+  region.size = last - region.base + 1;
+  return region;
+}
+
+// expect <type> [size=S] [base-last] [nid=N] [flags=F] ...
+ExpectedArray parse_expected_array(const LineParser& parser, std::span<const Token> args) {
+  ExpectedArray array;
+  if (args.empty()) parser.fail(1, "'expect' needs a region type: memory or reserved");
+  if (auto error = Codec<RegionType>::parse(args[0].text, array.type)) parser.fail(args[0].column, *error);
+  bool nid_given = false, flags_given = false;
+  for (const Token& arg : args.subspan(1)) {
+    std::string_view text = arg.text;
+    auto value_column = [&](std::string_view key) { return arg.column + static_cast<int>(key.size()); };
+    if (text.starts_with('[')) {
+      array.regions.push_back(parse_region(parser, arg));
+      nid_given = flags_given = false;
+    } else if (text.starts_with("size=")) {
+      if (!array.regions.empty() || array.total_size) parser.fail(arg.column, "size= comes once, before the regions");
+      Phys total = 0;
+      if (auto error = parse_number(text.substr(5), total)) parser.fail(value_column("size="), *error);
+      array.total_size = total;
+    } else if (text.starts_with("nid=") || text.starts_with("flags=")) {
+      bool is_nid = text.starts_with("nid=");
+      if (array.regions.empty()) parser.fail(arg.column, "nid= and flags= follow the region they describe");
+      bool& given = is_nid ? nid_given : flags_given;
+      if (given) parser.fail(arg.column, fmt::format("{} given twice for one region", is_nid ? "nid" : "flags"));
+      given = true;
+      ExpectedRegion& region = array.regions.back();
+      if (is_nid) {
+        Nid nid;
+        if (auto error = Codec<Nid>::parse(text.substr(4), nid)) parser.fail(value_column("nid="), *error);
+        region.nid = nid.value;
+      } else if (auto error = Codec<Flags>::parse(text.substr(6), region.flags)) {
+        parser.fail(value_column("flags="), *error);
+      }
+    } else {
+      parser.fail(arg.column, fmt::format("expected [base-last], size=, nid= or flags=, got '{}'", text));
+    }
+  }
+  return array;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
 }  // namespace
 
 Trace parse_trace(std::string_view text, std::string_view source) {
@@ -312,12 +373,40 @@ Trace parse_trace(std::string_view text, std::string_view source) {
     if (line.find('\0') != std::string_view::npos)
       throw TraceError(trace.source, line_number, static_cast<int>(line.find('\0')) + 1,
                        "NUL byte in a text trace");
+    auto hash = line.find('#');
+    std::string_view comment = hash == std::string_view::npos ? std::string_view{} : trim(line.substr(hash + 1));
     auto tokens = tokenize(line);
-    if (tokens.empty()) continue;
     LineParser parser(source, line_number);
-    trace.ops.push_back(parse_op(parser, tokens.front(), std::span(tokens).subspan(1),
-                                 std::make_index_sequence<std::variant_size_v<Op>>{}));
+    if (tokens.empty()) {
+      if (hash != std::string_view::npos && trace.ops.empty() && trace.expected_arrays.empty())
+        trace.header.emplace_back(comment);
+      continue;
+    }
+    if (tokens.front().text == "expect") {
+      ExpectedArray array = parse_expected_array(parser, std::span(tokens).subspan(1));
+      array.after = trace.ops.size();
+      array.line = line_number;
+      trace.expected_arrays.push_back(std::move(array));
+      continue;
+    }
+    std::span<const Token> args = std::span(tokens).subspan(1);
+    std::optional<Phys> result;
+    auto arrow = std::find_if(args.begin(), args.end(), [](const Token& t) { return t.text == "=>"; });
+    if (arrow != args.end()) {
+      std::size_t at = static_cast<std::size_t>(arrow - args.begin());
+      if (at + 2 != args.size())
+        parser.fail(arrow->column, "'=>' is followed by exactly one value, the expected address (0: failed)");
+      Phys value = 0;
+      if (auto error = parse_number(args[at + 1].text, value)) parser.fail(args[at + 1].column, *error);
+      result = value;
+      args = args.first(at);
+    }
+    std::size_t index = trace.ops.size();
+    trace.ops.push_back(
+        parse_op(parser, tokens.front(), args, std::make_index_sequence<std::variant_size_v<Op>>{}));
     trace.lines.push_back(line_number);
+    if (result) trace.results[index] = *result;
+    if (!comment.empty()) trace.comments[index] = std::string(comment);
   }
   return trace;
 }
@@ -354,6 +443,33 @@ std::string format_trace(std::span<const Op> ops) {
   std::string out;
   for (const Op& op : ops) {
     out += format_op(op);
+    out += '\n';
+  }
+  return out;
+}
+
+std::string format_expected_array(const ExpectedArray& array) {
+  std::string out = fmt::format("expect {}", Codec<RegionType>::format(array.type));
+  if (array.total_size) out += fmt::format(" size={}", format_number(*array.total_size));
+  for (const ExpectedRegion& r : array.regions) {
+    out += fmt::format(" [{:#x}-{:#x}]", r.base, r.base + r.size - 1);
+    if (r.nid) out += fmt::format(" nid={}", Codec<Nid>::format(Nid{*r.nid}));
+    if (r.flags.bits != Flags::none) out += fmt::format(" flags={}", Codec<Flags>::format(r.flags));
+  }
+  return out;
+}
+
+std::string format_trace(const Trace& trace) {
+  std::string out;
+  for (const std::string& line : trace.header) out += line.empty() ? "#\n" : fmt::format("# {}\n", line);
+  auto array = trace.expected_arrays.begin();
+  for (std::size_t i = 0; i <= trace.ops.size(); ++i) {
+    for (; array != trace.expected_arrays.end() && array->after == i; ++array)
+      out += format_expected_array(*array) + '\n';
+    if (i == trace.ops.size()) break;
+    out += format_op(trace.ops[i]);
+    if (auto r = trace.results.find(i); r != trace.results.end()) out += fmt::format(" => {}", format_number(r->second));
+    if (auto c = trace.comments.find(i); c != trace.comments.end()) out += fmt::format("  # {}", c->second);
     out += '\n';
   }
   return out;
