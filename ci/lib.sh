@@ -11,8 +11,12 @@ MBFUZZ_BUILD_PACKAGES=(
   cmake ninja-build g++ binutils xz-utils make
   libfmt-dev libcli11-dev libgtest-dev libboost-dev librapidcheck-dev
   liburcu-dev  # the kernel's own memblock suite (tools/lib/slab.c)
+  libfdt-dev device-tree-compiler  # boot layouts from device trees
   linux-source-6.1
 )
+
+# What the ground-truth boots of a real kernel need besides (ctest label qemu).
+MBFUZZ_QEMU_PACKAGES=(qemu-system-x86)
 
 # What the fuzz build (clang, libFuzzer) needs besides.
 MBFUZZ_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
@@ -66,3 +70,38 @@ mutate() {
 
 # The default tree, as the ci build extracted it.
 default_kernel_tree() { echo "$MBFUZZ_ROOT/build/ci/kernel-tree/linux-source-6.1"; }
+
+# fetch_kernel_image DIR: Debian's own amd64 kernel image of the same
+# version as linux-source-6.1 (so the booted kernel runs the memblock.c under
+# test), downloaded with apt and unpacked into DIR once; prints the vmlinuz path.
+fetch_kernel_image() {
+  local dir=$1 version pkg candidate
+  mkdir -p "$dir"
+  local existing
+  existing=$(ls "$dir"/boot/vmlinuz-* 2>/dev/null | head -n 1 || true)
+  if [ -n "$existing" ]; then echo "$existing"; return 0; fi
+  version=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+  find_image() {
+    apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' | awk '{print $1}' |
+      while read -r candidate; do
+        if apt-cache show "$candidate=$version" >/dev/null 2>&1; then echo "$candidate"; fi
+      done | head -n 1
+  }
+  pkg=$(find_image)
+  if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    pkg=$(find_image)
+  fi
+  if [ -z "$pkg" ]; then
+    echo "mbfuzz: no linux-image-6.1.0-*-amd64-unsigned of version $version in the apt lists;" >&2
+    echo "  run: sudo apt-get update" >&2
+    exit 2
+  fi
+  (cd "$dir" && apt-get download -q "$pkg=$version" >/dev/null 2>&1) || {
+    echo "mbfuzz: apt-get download $pkg=$version failed" >&2
+    exit 2
+  }
+  dpkg-deb --fsys-tarfile "$dir"/"$pkg"_*.deb | tar -x -C "$dir" --wildcards './boot/vmlinuz-*'
+  rm -f "$dir"/"$pkg"_*.deb
+  ls "$dir"/boot/vmlinuz-* | head -n 1
+}
