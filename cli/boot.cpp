@@ -34,7 +34,7 @@ int boot(const BootOptions& options) {
       trace = boot::log_trace_file(options.log, variant->build());
     } else if (!options.e820.empty() && options.qemu) {
       std::ifstream in(options.e820, std::ios::binary);
-      if (!in) throw boot::BootError(options.e820, "0", "cannot open the e820 file");
+      if (!in) throw boot::BootError(options.e820, "", "cannot open the e820 file");
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       boot::QemuLayout layout = boot::qemu_layout(boot::read_e820(text, options.e820), options.e820);
       fmt::print("{}\n{}\n{}\n", layout.memory, layout.machine, layout.memmap);

@@ -19,12 +19,13 @@
 
 namespace mbfuzz::boot {
 
-// Malformed input, located: "file: place: message" where the place is a
-// byte offset, a node path or line:col, whatever the format has.
+// Malformed input, located: "file:place: message" where the place is
+// line:col in a text file, a byte offset or node path in a device tree;
+// "file: message" when the place is empty (the file as a whole).
 class BootError : public std::runtime_error {
  public:
   BootError(const std::string& file, const std::string& place, const std::string& message)
-      : std::runtime_error(file + ": " + place + ": " + message) {}
+      : std::runtime_error(file + (place.empty() ? "" : ":" + place) + ": " + message) {}
 };
 
 // One op of a boot, and why the kernel makes that call (a trace comment).

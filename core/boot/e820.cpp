@@ -161,7 +161,7 @@ QemuLayout qemu_layout(const std::vector<E820Entry>& map, const std::string& sou
     layout.memmap += fmt::format(" memmap={:#x}{}{:#x}", e.size, kind, e.addr);
     if (e.type != E820Entry::ram) continue;
     if (e.addr < four_gib && end > four_gib)
-      throw BootError(source, fmt::format("{}", e.line), "a usable range across 4 GiB: QEMU cannot back it");
+      throw BootError(source, fmt::format("{}:1", e.line), "a usable range across 4 GiB: QEMU cannot back it");
     (end <= four_gib ? low_end : high_end) = std::max(end <= four_gib ? low_end : high_end, end);
   }
   auto mib = [&](Phys bytes) { return (bytes + MiB - 1) / MiB; };
@@ -171,7 +171,7 @@ QemuLayout qemu_layout(const std::vector<E820Entry>& map, const std::string& sou
     return layout;
   }
   if (low_end > qemu_low_max)
-    throw BootError(source, "1", fmt::format("usable RAM below 4 GiB ends at {:#x}; QEMU backs at most 3 GiB there "
+    throw BootError(source, "", fmt::format("usable RAM below 4 GiB ends at {:#x}; QEMU backs at most 3 GiB there "
                                              "when the guest also has RAM above 4 GiB", low_end));
   layout.memory = fmt::format("{}M", mib(qemu_low_max + (high_end - four_gib)));
   layout.machine = fmt::format("pc,max-ram-below-4g={}M", mib(qemu_low_max));
@@ -180,7 +180,7 @@ QemuLayout qemu_layout(const std::vector<E820Entry>& map, const std::string& sou
 
 std::vector<Step> e820_boot_file(const std::filesystem::path& path, const E820Options& options, const Build& build) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw BootError(path.string(), "0", "cannot open the e820 file");
+  if (!in) throw BootError(path.string(), "", "cannot open the e820 file");
   std::ostringstream text;
   text << in.rdbuf();
   return e820_boot(read_e820(text.str(), path.string()), options, build);

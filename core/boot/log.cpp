@@ -423,7 +423,7 @@ Trace log_trace(std::string_view text, const std::string& source, const Build& b
 
 Trace log_trace_file(const std::filesystem::path& path, const Build& build) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw BootError(path.string(), "0", "cannot open the log file");
+  if (!in) throw BootError(path.string(), "", "cannot open the log file");
   std::ostringstream text;
   text << in.rdbuf();
   return log_trace(text.str(), path.string(), build);
