@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -14,6 +15,13 @@
 #include "core/variant.hpp"
 
 namespace mbfuzz::cli {
+namespace {
+
+// The header names the layout by file name, so that a trace does not depend
+// on where it was made.
+std::string file_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+}  // namespace
 
 int boot(const BootOptions& options) {
   if (options.dtb.empty() && options.e820.empty() && options.log.empty()) {
@@ -44,13 +52,13 @@ int boot(const BootOptions& options) {
       e820.mem_limit = options.mem_limit;
       trace = boot::as_trace(boot::e820_boot_file(options.e820, e820, variant->build()), options.e820,
                              {fmt::format("{}: the x86 early boot Linux 6.1 performs for this e820 map "
-                                          "(mbfuzz boot --e820)", options.e820)});
+                                          "(mbfuzz boot --e820)", file_name(options.e820))});
     } else {
       boot::DtbOptions dtb;
       dtb.mem_limit = options.mem_limit;
       trace = boot::as_trace(boot::dtb_boot_file(options.dtb, dtb, variant->build(), run), options.dtb,
                              {fmt::format("{}: the arm64 early boot Linux 6.1 performs for this device tree "
-                                          "(mbfuzz boot --dtb)", options.dtb)});
+                                          "(mbfuzz boot --dtb)", file_name(options.dtb))});
     }
   } catch (const boot::BootError& e) {
     fmt::print(stderr, "{}\n", e.what());

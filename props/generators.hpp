@@ -7,9 +7,13 @@
 
 #include <rapidcheck.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "core/op.hpp"
+#include "core/trace.hpp"
 #include "core/variant.hpp"
 
 namespace mbfuzz::props {
@@ -137,11 +141,66 @@ inline rc::Gen<Op> any_op(Space space = Space::full) {
   return any_op(space, std::make_index_sequence<std::variant_size_v<Op>>{});
 }
 
-// Memory first (or allocations have nowhere to go), then any ops; now and
-// then, allow_resize and enough disjoint ranges to double a region array.
+// The boot layouts of real machines (corpus/boot/traces: device trees of
+// the kernel tree, real e820 maps) that lie in `space`: every range below
+// its top. memblock_trim_memory() is left out (x86 trims after adding the
+// e820 map): in 6.1 it keeps total_size, the known divergence
+// trim-memory-total-size, which every property would otherwise report on
+// each unaligned bank; a removal starting at or above the top (arm64
+// removes memory above its physical address bits) removes nothing there.
+inline const std::vector<std::vector<Op>>& real_layouts(Space space) {
+  static const auto all = [] {
+    std::vector<std::filesystem::path> files;
+    std::filesystem::path root = std::filesystem::path(MBFUZZ_SOURCE_DIR) / "corpus/boot/traces";
+    if (std::filesystem::exists(root))
+      for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
+        if (entry.path().extension() == ".trace") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());  // the same order on every machine: seeds reproduce
+    std::vector<std::vector<Op>> layouts;
+    for (const auto& file : files) layouts.push_back(read_trace(file).ops);
+    return layouts;
+  }();
+  static std::optional<std::vector<std::vector<Op>>> by_space[3];
+  std::optional<std::vector<std::vector<Op>>>& cached = by_space[static_cast<int>(space)];
+  if (cached) return *cached;
+  std::vector<std::vector<Op>>& fitting = cached.emplace();
+  for (const std::vector<Op>& layout : all) {
+    std::vector<Op> kept;
+    bool fits = true;
+    for (const Op& op : layout)
+      std::visit(
+          [&](const auto& o) {
+            using T = std::decay_t<decltype(o)>;
+            if constexpr (std::is_same_v<T, TrimMemory>) {
+              return;
+            } else if constexpr (requires { o.base; o.size; }) {
+              const Phys top = top_of(space);
+              if (space == Space::full) {
+                // every range lies in the full space
+              } else if (std::is_same_v<T, Remove> && o.base >= top) {
+                return;
+              } else {
+                fits = fits && o.base < top && o.size <= top - o.base;
+              }
+            }
+            kept.push_back(op);
+          },
+          op);
+    if (fits) fitting.push_back(std::move(kept));
+  }
+  return fitting;
+}
+
+// Memory first (or allocations have nowhere to go): a few ranges, or now and
+// then a real machine's boot layout; then any ops; now and then,
+// allow_resize and enough disjoint ranges to double a region array.
 inline rc::Gen<std::vector<Op>> sequence(Space space = Space::full) {
   return rc::gen::exec([space] {
-    std::vector<Op> ops = *rc::gen::container<std::vector<Op>>(*rc::gen::inRange(1, 4), op_of<Add>(space));
+    const auto& real = real_layouts(space);
+    std::vector<Op> ops =
+        !real.empty() && *rc::gen::weightedOneOf<bool>({{3, rc::gen::just(false)}, {1, rc::gen::just(true)}})
+            ? *rc::gen::elementOf(real)
+            : *rc::gen::container<std::vector<Op>>(*rc::gen::inRange(1, 4), op_of<Add>(space));
     if (*rc::gen::weightedOneOf<bool>({{6, rc::gen::just(false)}, {1, rc::gen::just(true)}})) {
       ops.push_back(AllowResize{});
       const bool reserve = *rc::gen::arbitrary<bool>();
