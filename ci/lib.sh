@@ -11,7 +11,7 @@ MBFUZZ_BUILD_PACKAGES=(
   cmake ninja-build g++ binutils xz-utils make
   libfmt-dev libcli11-dev libgtest-dev libboost-dev librapidcheck-dev
   liburcu-dev  # the kernel's own memblock suite (tools/lib/slab.c)
-  libfdt-dev device-tree-compiler  # boot layouts from device trees
+  libfdt-dev device-tree-compiler python3  # boot layouts from device trees (corpus/boot/gen-dtb-corpus)
   linux-source-6.1
 )
 

@@ -40,7 +40,7 @@ function(_mb_extract_default_tree out_tree)
   file(SIZE "${tarball}" size)
   file(TIMESTAMP "${tarball}" mtime "%s" UTC)
   # The member list is part of the stamp: a longer list extracts again.
-  set(stamp_text "${tarball} ${size} ${mtime} members 2")
+  set(stamp_text "${tarball} ${size} ${mtime} members 4")
   set(stamp "${dest}/.extracted-from")
   if(EXISTS "${stamp}")
     file(READ "${stamp}" old_stamp)
@@ -59,9 +59,13 @@ function(_mb_extract_default_tree out_tree)
                         "${top}/tools/arch/x86/include"
                         "${top}/tools/testing/selftests/kselftest.h"
                         "${top}/arch/x86/include/asm/asm.h" "${top}/arch/x86/include/asm/cmpxchg.h"
-                        "${top}/Documentation/core-api/boot-time-mm.rst")
+                        "${top}/Documentation/core-api/boot-time-mm.rst"
+                        # Every device tree, for corpus/boot/gen-dtb-corpus (ctest boot.dtb_tree).
+                        "${top}/arch/*/boot/dts" "${top}/scripts/dtc/include-prefixes"
+                        "${top}/include/dt-bindings"
+                        "${top}/include/uapi/linux/input-event-codes.h")
     execute_process(
-      COMMAND tar -I "xz -T0" -xf "${tarball}" ${members}
+      COMMAND tar -I "xz -T0" --wildcards -xf "${tarball}" ${members}
       WORKING_DIRECTORY "${dest}"
       RESULT_VARIABLE rc ERROR_VARIABLE err)
     if(NOT rc EQUAL 0)

@@ -1,7 +1,7 @@
 // Linux 6.1 arm64 device-tree boot as memblock calls, in the kernel's order:
 //
 //   setup_machine_fdt            reserve the blob                  arch/arm64/kernel/setup.c:181
-//   early_init_dt_scan_nodes     root cells, /chosen, memory,      drivers/of/fdt.c:1287
+//   early_init_dt_scan_nodes     root cells, /chosen, memory,      drivers/of/fdt.c:1288
 //                                linux,usable-memory-range
 //   arm64_memblock_init          PA bits, linear map, mem=,        arch/arm64/mm/init.c:266
 //                                kernel image
@@ -307,7 +307,7 @@ EarlyParams early_params(std::string_view line, Phys page_size) {
     pos = start + i;
     while (pos < line.size() && space(line[pos])) ++pos;
     if (!val && param == "--") break;
-    // early_mem (arch/arm64/mm/init.c:243) and early_cma (kernel/dma/contiguous.c).
+    // early_mem (arch/arm64/mm/init.c:254) and early_cma (kernel/dma/contiguous.c).
     if (param == "mem" && val) params.mem = memparse(*val) & ~(page_size - 1);
     if (param == "cma" && val) params.cma = memparse(*val) != ~Phys{0};
   }
@@ -409,7 +409,7 @@ std::optional<std::vector<Extent>> usable_ranges(const Fdt& fdt, int node, const
   return ranges;
 }
 
-// early_init_dt_check_for_elfcorehdr (fdt.c:944), same byte/cell mix-up.
+// early_init_dt_check_for_elfcorehdr (fdt.c:941), same byte/cell mix-up.
 std::optional<Extent> elfcorehdr(const Fdt& fdt, int node, const Cells& cells) {
   auto p = fdt.prop(node, "linux,elfcorehdr");
   if (!p || p->size() < static_cast<std::size_t>(cells.addr + cells.size)) return std::nullopt;
@@ -428,7 +428,7 @@ std::string bootargs(const Fdt& fdt, int node) {
   return std::string(s.substr(0, s.find('\0')));
 }
 
-// __reserved_mem_check_root (fdt.c:549): same cells as the root, and ranges.
+// __reserved_mem_check_root (fdt.c:548): same cells as the root, and ranges.
 bool reserved_memory_supported(const Fdt& fdt, int node, const Cells& cells) {
   auto size = fdt.u32(node, "#size-cells");
   auto addr = fdt.u32(node, "#address-cells");
@@ -652,7 +652,7 @@ struct SavedRegion {
   Phys size = 0;
 };
 
-// __rmem_cmp (of_reserved_mem.c:200): by base, then size.
+// __rmem_cmp (of_reserved_mem.c:201): by base, then size.
 int rmem_cmp(const SavedRegion& a, const SavedRegion& b) {
   if (a.base != b.base) return a.base < b.base ? -1 : 1;
   if (a.size != b.size) return a.size < b.size ? -1 : 1;
@@ -754,7 +754,7 @@ class DtbBoot {
     }
   }
 
-  // __reserved_mem_reserve_reg (fdt.c:499) and the dynamic case of fdt_scan_reserved_mem.
+  // __reserved_mem_reserve_reg (fdt.c:500) and the dynamic case of fdt_scan_reserved_mem.
   void reserve_reg(const ReservedChild& r) {
     if (!r.has_reg) {
       if (r.has_size) save({r.node, r.path, 0, 0});
@@ -782,7 +782,7 @@ class DtbBoot {
     call(MarkNomap{e.base, e.size}, why + " no-map");
   }
 
-  // fdt_reserved_mem_save_node (of_reserved_mem.c:60).
+  // fdt_reserved_mem_save_node (of_reserved_mem.c:62).
   void save(SavedRegion s) {
     if (saved_.size() < max_reserved_regions) saved_.push_back(std::move(s));
   }
@@ -804,7 +804,7 @@ class DtbBoot {
     }
   }
 
-  // __reserved_mem_alloc_size (of_reserved_mem.c:84).
+  // __reserved_mem_alloc_size (of_reserved_mem.c:85).
   bool alloc_size(SavedRegion& s) {
     const Cells& c = l_.cells;
     auto size_prop = fdt_.prop(s.node, "size");
@@ -828,7 +828,7 @@ class DtbBoot {
         if (alloc_arch(size, align, r[i].base, r[i].base + r[i].size, nomap, base, why)) break;
       }
     } else {
-      alloc_arch(size, align, 0, 0, nomap, base, s.path + ": size");
+      alloc_arch(size, align, 0, 0, nomap, base, s.path + ": size, no alloc-ranges");
     }
     if (base == 0) return false;
     s.base = base;
@@ -852,7 +852,7 @@ class DtbBoot {
 
   Phys cma_alignment() const { return build_.page_size << pageblock_order; }
 
-  // __reserved_mem_init_node (of_reserved_mem.c:177): the RESERVEDMEM_OF_DECLARE
+  // __reserved_mem_init_node (of_reserved_mem.c:178): the RESERVEDMEM_OF_DECLARE
   // table in link order (kernel/dma/Makefile: contiguous.o, coherent.o, swiotlb.o).
   Hook init_node(const SavedRegion& s) {
     Hook ret = Hook::no_match;
@@ -870,7 +870,7 @@ class DtbBoot {
     return ret;
   }
 
-  // rmem_cma_setup (kernel/dma/contiguous.c:403) and cma_init_reserved_mem (mm/cma.c:173).
+  // rmem_cma_setup (kernel/dma/contiguous.c:399) and cma_init_reserved_mem (mm/cma.c:173).
   Hook cma_setup(const SavedRegion& s) {
     if (l_.params.cma && fdt_.has(s.node, "linux,cma-default")) return Hook::failed;
     if (!fdt_.has(s.node, "reusable") || fdt_.has(s.node, "no-map")) return Hook::failed;
@@ -913,9 +913,9 @@ std::vector<Step> dtb_boot(std::span<const std::uint8_t> blob, const std::string
 std::vector<Step> dtb_boot_file(const std::filesystem::path& path, const DtbOptions& options,
                                 const Build& build, const Run& run) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw BootError(path.string(), "open", "cannot read the file");
+  if (!in) throw BootError(path.string(), "", "cannot open the file");
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw BootError(path.string(), "read", "cannot read the file");
+  if (in.bad()) throw BootError(path.string(), "", "cannot read the file");
   return dtb_boot(bytes, path.string(), options, build, run);
 }
 
