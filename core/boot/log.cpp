@@ -91,8 +91,10 @@ class LogReader {
       } else if (std::regex_search(s, m, node_data_re_)) {
         Phys first = number(m, 2), last = number(m, 3);
         events_.push_back({line_, NodeData{integer(m, 1), first, last - first + 1}});
-      } else if (s.find("memblock_") != std::string::npos && s.find(": [") != std::string::npos) {
-        fail(m.empty() ? 1 : 1, "a memblock line this reader does not know: '" + s + "'");
+      } else if (std::regex_search(s, m, unknown_call_re_)) {
+        // A memblock call line that matches no format above: a format this
+        // reader does not know, or a line cut short; either way not silently skipped.
+        fail(static_cast<int>(m.position(0)) + 1, fmt::format("a memblock line this reader cannot read: '{}'", s));
       }
     }
     return std::move(events_);
@@ -209,6 +211,8 @@ class LogReader {
   const std::regex alloc_re_{fmt::format(
       R"(\b(memblock_phys_alloc_range|memblock_alloc_try_nid|memblock_alloc_try_nid_raw|memblock_alloc_exact_nid_raw): ([0-9]+) bytes align={} (?:nid=(-?[0-9]+) )?from={} max_addr={} )",
       hex, hex, hex)};
+  const std::regex unknown_call_re_{
+      R"(\b(memblock_add|memblock_add_node|memblock_remove|memblock_reserve|memblock_phys_free|memblock_free_late|memblock_phys_alloc_range|memblock_alloc_try_nid|memblock_alloc_try_nid_raw|memblock_alloc_exact_nid_raw): )"};
   const std::regex fake_node_re_{fmt::format(R"(Faking a node at \[mem {}-{}\])", hex, hex)};
   const std::regex node_data_re_{fmt::format(R"(NODE_DATA\(([0-9]+)\) allocated \[mem {}-{}\])", hex, hex)};
   const std::regex dump_sizes_re_{fmt::format(R"(^ memory size = {} reserved size = {})", hex, hex)};
@@ -308,24 +312,28 @@ class TraceBuilder {
       return;
     }
     if (c.function == "memblock_add") {
+      if (from(c.caller, "e820__memblock_setup") && !e820_setup_seen_) {
+        e820_setup_seen_ = true;
+        push(AllowResize{}, line, "e820__memblock_setup starts with memblock_allow_resize(), which is not logged",
+             false);
+      }
       push(Add{c.base, c.size}, line, c.caller);
-      if (from(c.caller, "e820__memblock_setup")) e820_setup_seen_ = true;
-      before_first_dump(line, [&] { memory_ += range(c.base, c.size); });
+      if (!dumped_) memory_ += range(c.base, c.size);
     } else if (c.function == "memblock_remove") {
       push(Remove{c.base, c.size}, line, c.caller);
-      before_first_dump(line, [&] { memory_ -= range(c.base, c.size); });
+      if (!dumped_) memory_ -= range(c.base, c.size);
     } else if (c.function == "memblock_reserve") {
       push(Reserve{c.base, c.size}, line, c.caller);
-      before_first_dump(line, [&] { reserved_ += range(c.base, c.size); });
+      if (!dumped_) reserved_ += range(c.base, c.size);
     } else {  // memblock_phys_free
       push(PhysFree{c.base, c.size}, line, c.caller);
-      before_first_dump(line, [&] { reserved_ -= range(c.base, c.size); });
+      if (!dumped_) reserved_ -= range(c.base, c.size);
     }
   }
 
   void on(int line, const AddNodeCall& c, const Event*) {
     push(AddNode{c.base, c.size, Nid{c.nid}, Flags{c.flags}}, line, "memblock_add_node");
-    before_first_dump(line, [&] { memory_ += range(c.base, c.size); });
+    if (!dumped_) memory_ += range(c.base, c.size);
   }
 
   void on(int line, const AllocRequest& r, const Event*) {
@@ -356,12 +364,9 @@ class TraceBuilder {
     push(ClearHotplug{0, f.end}, line, "numa_clear_kernel_node_hotplug: node 0 holds the kernel", false);
   }
 
-  void on(int line, const NodeData&, const Event*) { ++skipped_, (void)line; }
-
-  template <class Update>
-  void before_first_dump(int, Update update) {
-    if (!dumped_) update();
-  }
+  // Seen only when no reservation came before it: NODE_DATA's allocation
+  // was replayed with that reservation, which skipped this line.
+  void on(int, const NodeData&, const Event*) { ++skipped_; }
 
   static AddressSet range(Phys base, Phys size) {
     Phys end = base + size < base ? ~Phys{0} : base + size;

@@ -105,10 +105,12 @@ TEST(LogReader, logged_calls_become_ops_with_their_results) {
   Trace trace = boot::log_trace(small_log, "boot.log", numa64());
   // The kernel image (0x1000000) was reserved before memblock=debug took
   // effect: the first dump shows it, so it is reserved first of all; the
-  // e820 adds end with an unlogged memblock_trim_memory(PAGE_SIZE).
+  // e820 adds are framed by unlogged memblock_allow_resize() and
+  // memblock_trim_memory(PAGE_SIZE).
   std::vector<Op> expected{
       Reserve{0x1000000, 0x10000},
       Reserve{0, 0x10000},
+      AllowResize{},
       Add{0x100000, 0x1ff00000},
       TrimMemory{0x1000},
       AllocTryNid{.size = 4096, .align = 0x40, .min = 0, .max = Limit{0}, .nid = Nid{-1}},
@@ -116,13 +118,13 @@ TEST(LogReader, logged_calls_become_ops_with_their_results) {
       PhysFree{0x1ffff000, 0x1000},
   };
   EXPECT_EQ(trace.ops, expected);
-  EXPECT_EQ(trace.results.at(4), 0x1ffff000u);
-  EXPECT_EQ(trace.results.at(5), 0u);  // no reservation followed: it failed
+  EXPECT_EQ(trace.results.at(5), 0x1ffff000u);
+  EXPECT_EQ(trace.results.at(6), 0u);  // no reservation followed: it failed
   EXPECT_EQ(trace.results.size(), 2u);
   ASSERT_EQ(trace.expected_arrays.size(), 2u);
-  EXPECT_EQ(trace.expected_arrays[0].after, 4u);
+  EXPECT_EQ(trace.expected_arrays[0].after, 5u);
   EXPECT_EQ(trace.expected_arrays[1].regions.size(), 2u);
-  EXPECT_EQ(trace.lines.at(2), 3);  // log line of the add
+  EXPECT_EQ(trace.lines.at(3), 3);  // log line of the add
 }
 
 TEST(LogReader, a_log_without_memblock_lines_is_an_error) {
