@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 
 #include "cli/commands.hpp"
 #include "core/boot/dtb.hpp"
@@ -62,6 +63,9 @@ int boot(const BootOptions& options) {
     }
   } catch (const boot::BootError& e) {
     fmt::print(stderr, "{}\n", e.what());
+    return exit_bad_input;
+  } catch (const std::invalid_argument& e) {  // a layout this variant cannot boot (arm64 on 32 bits)
+    fmt::print(stderr, "mbfuzz boot: {}\n", e.what());
     return exit_bad_input;
   }
   std::string text = format_trace(trace);
