@@ -75,7 +75,7 @@ default_kernel_tree() { echo "$MBFUZZ_ROOT/build/ci/kernel-tree/linux-source-6.1
 # version as linux-source-6.1 (so the booted kernel runs the memblock.c under
 # test), downloaded with apt and unpacked into DIR once; prints the vmlinuz path.
 fetch_kernel_image() {
-  local dir=$1 version pkg candidate
+  local dir=$1 version pkg candidate versions
   mkdir -p "$dir"
   local existing
   existing=$(ls "$dir"/boot/vmlinuz-* 2>/dev/null | head -n 1 || true)
@@ -84,7 +84,9 @@ fetch_kernel_image() {
   find_image() {
     apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' | awk '{print $1}' |
       while read -r candidate; do
-        if apt-cache show "$candidate=$version" >/dev/null 2>&1; then echo "$candidate"; fi
+        # (apt-cache show PKG=VERSION succeeds even when there is no such version)
+        versions=$(apt-cache madison "$candidate" | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+        if grep -qxF "$version" <<<"$versions"; then echo "$candidate"; fi
       done | head -n 1
   }
   pkg=$(find_image)
