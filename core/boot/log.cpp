@@ -68,8 +68,7 @@ struct Event {
 
 class LogReader {
  public:
-  LogReader(std::string_view text, const std::string& source, const Build& build)
-      : text_(text), source_(source), build_(build) {}
+  LogReader(std::string_view text, const std::string& source) : text_(text), source_(source) {}
 
   std::vector<Event> read() {
     while (next_line()) {
@@ -223,7 +222,6 @@ class LogReader {
 
   std::string_view text_;
   const std::string& source_;
-  const Build& build_;
   std::string message_;
   int line_ = 0;
   int column_base_ = 0;
@@ -418,7 +416,7 @@ class TraceBuilder {
 }  // namespace
 
 Trace log_trace(std::string_view text, const std::string& source, const Build& build) {
-  std::vector<Event> events = LogReader(text, source, build).read();
+  std::vector<Event> events = LogReader(text, source).read();
   if (events.empty())
     throw BootError(source, "1:1",
                     "no memblock=debug output in this log (boot with memblock=debug and capture the "
