@@ -7,6 +7,7 @@
 # The kernel tree under test: $MEMBLOCK_KERNEL_SRC if set, else $SRC/linux
 # when the image provides one (.clusterfuzzlite/Dockerfile), else Debian's
 # linux-source-6.1.
+set -eu
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ -f "$root/CMakeLists.txt" ] || root=$SRC/mbfuzz  # OSS-Fuzz copies build.sh to $SRC
 work=${WORK:-/tmp}/mbfuzz
