@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstddef>
+#include <cstring>
 #include <utility>
 
 namespace mbfuzz::boot::dtb {
@@ -29,7 +31,50 @@ Fdt::Fdt(std::span<const std::uint8_t> blob, std::string source) : source_(std::
                      fdt_totalsize(raw()), blob.size()));
   }
   if (int e = fdt_check_header(raw()); e != 0) fail("header", fdt_strerror(e));
+  // Versions before 16 name nodes by full path; libfdt 1.6.1 mishandles them
+  // (fdt_check_full() crashed on one, found by dtb_boot_fuzzer), and dtc has
+  // written version 17 since 2007.
+  if (fdt_version(raw()) < 16)
+    fail("offset 20", fmt::format("device tree version {} is older than 16, which this reader needs",
+                                  fdt_version(raw())));
+  check_names();
   if (int e = fdt_check_full(raw(), blob.size()); e != 0) fail("structure block", fdt_strerror(e));
+}
+
+// libfdt 1.6.1's fdt_check_full() dereferences the root node's name without
+// checking that fdt_get_name() found one (found by dtb_boot_fuzzer:
+// corpus/bad/unreadable-node-name.dtb crashes it). So every node's and
+// property's name is looked up here first, and fdt_check_full() only sees
+// names that resolve; other structural errors are left to it.
+void Fdt::check_names() const {
+  int offset = 0;
+  for (std::size_t steps = 0; steps <= fdt_totalsize(raw()) / 4; ++steps) {
+    int next = 0;
+    std::uint32_t tag = fdt_next_tag(raw(), offset, &next);
+    if (tag == FDT_END || next < 0) return;
+    if (tag == FDT_BEGIN_NODE) {
+      int length = 0;
+      if (fdt_get_name(raw(), offset, &length) == nullptr)
+        fail(fmt::format("offset {}", fdt_off_dt_struct(raw()) + static_cast<std::uint32_t>(offset)),
+             fmt::format("a node whose name cannot be read ({})", fdt_strerror(length)));
+    }
+    if (tag == FDT_PROP) {
+      // (struct: a function of the same name hides the type)
+      const struct fdt_property* property = fdt_get_property_by_offset(raw(), offset, nullptr);
+      if (property == nullptr) return;
+      int length = 0;
+      // The structure block need not be 4-byte aligned: read the field bytewise.
+      fdt32_t stored{};
+      std::memcpy(&stored, reinterpret_cast<const char*>(property) + offsetof(struct fdt_property, nameoff),
+                  sizeof stored);
+      const std::uint32_t name = fdt32_to_cpu(stored);
+      if (fdt_get_string(raw(), static_cast<int>(name), &length) == nullptr)
+        fail(fmt::format("offset {}", fdt_off_dt_struct(raw()) + static_cast<std::uint32_t>(offset)),
+             fmt::format("a property whose name offset {:#x} lies outside the strings block ({})", name,
+                         fdt_strerror(length)));
+    }
+    offset = next;
+  }
 }
 
 Phys Fdt::totalsize() const { return fdt_totalsize(raw()); }

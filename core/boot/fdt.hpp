@@ -41,6 +41,10 @@ class Fdt {
 
   std::string path(int node) const;
 
+ private:
+  void check_names() const;
+
+ public:
   // A node by path; nullopt when there is none.
   std::optional<int> node(const char* path_name) const;
 
