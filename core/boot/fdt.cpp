@@ -41,11 +41,12 @@ Fdt::Fdt(std::span<const std::uint8_t> blob, std::string source) : source_(std::
   if (int e = fdt_check_full(raw(), blob.size()); e != 0) fail("structure block", fdt_strerror(e));
 }
 
-// libfdt 1.6.1's fdt_check_full() dereferences the root node's name without
-// checking that fdt_get_name() found one (found by dtb_boot_fuzzer:
-// corpus/bad/unreadable-node-name.dtb crashes it). So every node's and
-// property's name is looked up here first, and fdt_check_full() only sees
-// names that resolve; other structural errors are left to it.
+// libfdt 1.6.1's fdt_check_full() dereferences what fdt_get_name() returns
+// for the root node without checking it (two blobs of old versions crashed
+// it, found by dtb_boot_fuzzer; versions before 16 are refused above). So
+// every node's and property's name is looked up here first, and
+// fdt_check_full() only sees names that resolve; other structural errors are
+// left to it.
 void Fdt::check_names() const {
   int offset = 0;
   for (std::size_t steps = 0; steps <= fdt_totalsize(raw()) / 4; ++steps) {
