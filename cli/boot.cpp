@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <stdexcept>
 
 #include "cli/commands.hpp"
@@ -42,10 +41,7 @@ int boot(const BootOptions& options) {
     if (!options.log.empty()) {
       trace = boot::log_trace_file(options.log, variant->build());
     } else if (!options.e820.empty() && options.qemu) {
-      std::ifstream in(options.e820, std::ios::binary);
-      if (!in) throw boot::BootError(options.e820, "", "cannot open the e820 file");
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      boot::QemuLayout layout = boot::qemu_layout(boot::read_e820(text, options.e820), options.e820);
+      boot::QemuLayout layout = boot::qemu_layout(boot::read_e820_file(options.e820), options.e820);
       fmt::print("{}\n{}\n{}\n", layout.memory, layout.machine, layout.memmap);
       return exit_ok;
     } else if (!options.e820.empty()) {

@@ -8,7 +8,10 @@
 // on a memblock and may look at the outcome before choosing the next one.
 #pragma once
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,6 +30,16 @@ class BootError : public std::runtime_error {
   BootError(const std::string& file, const std::string& place, const std::string& message)
       : std::runtime_error(file + (place.empty() ? "" : ":" + place) + ": " + message) {}
 };
+
+// A layout file's whole content; BootError naming the path when it cannot
+// be read.
+inline std::string read_layout_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw BootError(path.string(), "", "cannot open the file");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw BootError(path.string(), "", "cannot read the file");
+  return text;
+}
 
 // One op of a boot, and why the kernel makes that call (a trace comment).
 struct Step {

@@ -37,8 +37,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -349,11 +347,9 @@ std::vector<Step> dtb_boot(std::span<const std::uint8_t> blob, const std::string
 
 std::vector<Step> dtb_boot_file(const std::filesystem::path& path, const DtbOptions& options,
                                 const Build& build, const Run& run) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BootError(path.string(), "", "cannot open the file");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw BootError(path.string(), "", "cannot read the file");
-  return dtb_boot(bytes, path.string(), options, build, run);
+  const std::string blob = read_layout_file(path);
+  return dtb_boot(std::span(reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size()), path.string(),
+                  options, build, run);
 }
 
 }  // namespace mbfuzz::boot

@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 namespace mbfuzz::boot {
 namespace {
@@ -178,12 +176,12 @@ QemuLayout qemu_layout(const std::vector<E820Entry>& map, const std::string& sou
   return layout;
 }
 
+std::vector<E820Entry> read_e820_file(const std::filesystem::path& path) {
+  return read_e820(read_layout_file(path), path.string());
+}
+
 std::vector<Step> e820_boot_file(const std::filesystem::path& path, const E820Options& options, const Build& build) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BootError(path.string(), "", "cannot open the e820 file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return e820_boot(read_e820(text.str(), path.string()), options, build);
+  return e820_boot(read_e820_file(path), options, build);
 }
 
 }  // namespace mbfuzz::boot

@@ -43,6 +43,9 @@ std::vector<E820Entry> read_e820(std::string_view text, const std::string& sourc
 
 std::vector<Step> e820_boot(const std::vector<E820Entry>& map, const E820Options& options, const Build& build);
 
+// read_e820 of a file; BootError naming the path when it cannot be read.
+std::vector<E820Entry> read_e820_file(const std::filesystem::path& path);
+
 // How to boot a real kernel under QEMU (pc machine, SeaBIOS) on this map:
 // the kernel's memmap=exactmap arguments for it, and enough guest RAM at the
 // right places to back every usable range (QEMU puts up to 3 GiB below 4 GiB

@@ -5,10 +5,8 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <fstream>
 #include <optional>
 #include <regex>
-#include <sstream>
 #include <variant>
 #include <vector>
 
@@ -425,11 +423,7 @@ Trace log_trace(std::string_view text, const std::string& source, const Build& b
 }
 
 Trace log_trace_file(const std::filesystem::path& path, const Build& build) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BootError(path.string(), "", "cannot open the log file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return log_trace(text.str(), path.string(), build);
+  return log_trace(read_layout_file(path), path.string(), build);
 }
 
 }  // namespace mbfuzz::boot
