@@ -19,7 +19,8 @@ std::optional<Phys> returned_address(const Outcome& outcome) {
   return std::nullopt;
 }
 
-// The array as a dump of this variant would print it.
+}  // namespace
+
 ExpectedArray as_dumped(const RegionArray& actual, RegionType type, const Build& build) {
   ExpectedArray array;
   array.type = type;
@@ -34,8 +35,6 @@ ExpectedArray as_dumped(const RegionArray& actual, RegionType type, const Build&
   }
   return array;
 }
-
-}  // namespace
 
 ExpectationReport check_expectations(const Trace& trace, const Variant& variant) {
   ExpectationReport report;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/snapshot.hpp"
 #include "core/trace.hpp"
 #include "core/variant.hpp"
 
@@ -28,5 +29,9 @@ struct ExpectationReport {
 };
 
 ExpectationReport check_expectations(const Trace& trace, const Variant& variant);
+
+// A region array as a dump by a kernel of this build would print it: the
+// node only where CONFIG_NUMA prints one.
+ExpectedArray as_dumped(const RegionArray& array, RegionType type, const Build& build);
 
 }  // namespace mbfuzz

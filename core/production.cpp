@@ -233,6 +233,13 @@ Outcome ProductionMemblock::run(const Op& op) {
   return outcome;
 }
 
+std::vector<std::string> ProductionMemblock::own_dump() {
+  if (discarded()) return {};
+  host::start_recording();
+  variant_.kernel().dump();
+  return host::recording().log;
+}
+
 bool ProductionMemblock::discarded() const {
   mb_globals g{};
   variant_.kernel().globals(&g);

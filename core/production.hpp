@@ -33,6 +33,11 @@ class ProductionMemblock {
   // printk lines of the last run() (memblock_dbg is off; errors and warnings).
   const std::vector<std::string>& kernel_log() const { return log_; }
 
+  // What a kernel booted with memblock=debug prints of this state: the lines
+  // of memblock's own `MEMBLOCK configuration:` dump. Empty after
+  // memblock_discard(), which frees the arrays it would print.
+  std::vector<std::string> own_dump();
+
  private:
   bool discarded() const;
 

@@ -6,6 +6,8 @@
 #include <array>
 #include <bit>
 
+#include "core/boot/log.hpp"
+#include "core/expect.hpp"
 #include "core/render.hpp"
 #include "core/trace.hpp"
 #include "oracle/known_divergences.hpp"
@@ -248,7 +250,48 @@ CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
     result.ops_checked = i + 1;
     state = std::move(d.actual_state);
   }
+  if (auto d = own_dump_differs(ops, model.snapshot(), std::move(state))) {
+    result.verdict = CheckResult::Verdict::diverged;
+    result.divergence = std::move(d);
+  }
   return result;
+}
+
+// What memblock=debug would print of the final state (memblock's own
+// memblock_dump_all), read back as a kernel log is read, against the
+// specification's arrays.
+std::optional<Divergence> DifferentialExecutor::own_dump_differs(std::span<const Op> ops, const Snapshot& expected,
+                                                                 Snapshot actual) {
+  if (ops.empty() || actual.discarded) return std::nullopt;
+  Divergence d;
+  d.op_index = ops.size() - 1;
+  d.op = ops.back();
+  d.expected_state = expected;
+  d.before = actual;
+  d.actual_state = std::move(actual);
+  const Build& build = production_.variant().build();
+  std::vector<ExpectedArray> dumped;
+  try {
+    dumped = boot::read_dump(production_.own_dump(), "memblock_dump_all");
+  } catch (const boot::BootError& e) {
+    d.check = "dump: unreadable";
+    d.expected = "a MEMBLOCK configuration dump";
+    d.actual = e.what();
+    return d;
+  }
+  for (const ExpectedArray& shown : dumped) {
+    const bool memory = shown.type == RegionType::memory;
+    ExpectedArray predicted = as_dumped(memory ? expected.memory : expected.reserved, shown.type, build);
+    predicted.after = shown.after;
+    predicted.line = shown.line;
+    if (shown != predicted) {
+      d.check = memory ? "dump: memory" : "dump: reserved";
+      d.expected = format_expected_array(predicted);
+      d.actual = format_expected_array(shown);
+      return d;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace mbfuzz::oracle

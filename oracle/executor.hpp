@@ -11,8 +11,11 @@
 // slab is up, a range added over regions with other attributes): any other
 // WARN is one of memblock's own consistency checks failing. A BUG shows as
 // an `aborted` status the model did not predict.
-// Not compared, and why: printk text, and where a doubled array lies in host
-// memory.
+// After the last op, what memblock=debug would print of the state (the
+// kernel's own memblock_dump_all) is read back as a boot log's dumps are and
+// compared with the specification's arrays.
+// Not compared, and why: other printk text, and where a doubled array lies
+// in host memory.
 #pragma once
 
 #include <optional>
@@ -64,6 +67,8 @@ class DifferentialExecutor {
   const Variant& variant() const { return production_.variant(); }
 
  private:
+  std::optional<Divergence> own_dump_differs(std::span<const Op> ops, const Snapshot& expected, Snapshot actual);
+
   ProductionMemblock production_;
   Knobs knobs_;
 };

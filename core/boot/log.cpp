@@ -188,7 +188,10 @@ class LogReader {
         ExpectedRegion region;
         region.base = number(m, 3);
         region.size = number(m, 5);
-        if (region.base + region.size - 1 != number(m, 4))
+        // %pa prints every hex digit of phys_addr_t: the width the end wraps at.
+        const std::size_t bits = 4 * (m.str(4).size() - 2);
+        const Phys mask = bits >= 64 ? ~Phys{0} : (Phys{1} << bits) - 1;
+        if (((region.base + region.size - 1) & mask) != number(m, 4))
           fail(static_cast<int>(m.position(4)) + 1, "the region's end and size disagree");
         if (m[6].matched) region.nid = integer(m, 6);
         region.flags.bits = static_cast<std::uint32_t>(number(m, 7));
@@ -215,7 +218,7 @@ class LogReader {
   const std::regex dump_sizes_re_{fmt::format(R"(^ memory size = {} reserved size = {})", hex, hex)};
   const std::regex dump_count_re_{R"(^ ([a-z]+)\.cnt  = (0x[0-9a-f]+))"};
   const std::regex dump_region_re_{fmt::format(
-      R"(^ ([a-z]+)\[0x([0-9a-f]+)\]\s+\[{}-{}\], {} bytes(?: on node ([0-9]+))? flags: (0x[0-9a-f]+|0))", hex, hex,
+      R"(^ ([a-z]+)\[0x([0-9a-f]+)\]\s+\[{}-{}\], {} bytes(?: on node (-?[0-9]+))? flags: (0x[0-9a-f]+|0))", hex, hex,
       hex)};
 
   std::string_view text_;
@@ -424,6 +427,14 @@ Trace log_trace(std::string_view text, const std::string& source, const Build& b
 
 Trace log_trace_file(const std::filesystem::path& path, const Build& build) {
   return log_trace(read_layout_file(path), path.string(), build);
+}
+
+std::vector<ExpectedArray> read_dump(const std::vector<std::string>& lines, const std::string& source) {
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  for (Event& event : LogReader(text, source).read())
+    if (auto* dump = std::get_if<Dump>(&event.what)) return {std::move(dump->memory), std::move(dump->reserved)};
+  throw BootError(source, "1:1", "no MEMBLOCK configuration dump in these lines");
 }
 
 }  // namespace mbfuzz::boot

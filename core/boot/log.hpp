@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/boot/boot.hpp"
 #include "core/trace.hpp"
@@ -32,5 +33,10 @@ namespace mbfuzz::boot {
 Trace log_trace(std::string_view text, const std::string& source, const Build& build);
 
 Trace log_trace_file(const std::filesystem::path& path, const Build& build);
+
+// The memory and reserved arrays of one `MEMBLOCK configuration:` dump, given
+// the lines printk emitted (the heading first), read as a log's dumps are.
+// Throws BootError when the lines are not such a dump.
+std::vector<ExpectedArray> read_dump(const std::vector<std::string>& lines, const std::string& source);
 
 }  // namespace mbfuzz::boot

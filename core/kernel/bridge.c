@@ -11,6 +11,7 @@
  * Being one translation unit with memblock.c gives the bridge the static
  * state a complete reset needs.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,11 +50,95 @@ static const char *mb_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/*
+ * Appends one C conversion (spec, without '*') of the next argument. As in
+ * the kernel's vsprintf and unlike C's, %#x of zero is "0x0".
+ */
+static size_t mb_convert(char *out, size_t room, const char *spec, size_t spec_len, va_list *ap)
+{
+	char format[32];
+	char conversion = spec[spec_len - 1];
+	size_t prefix = strspn(spec, "%-+ #0123456789.");
+	const char *length = spec + prefix;
+	int n = 0;
+
+	if (prefix + 3 >= sizeof(format))
+		return 0;
+	/* Integers are widened to long long: the format says so. */
+	(memcpy)(format, spec, prefix); /* the real one: the shim's is for simulated memory */
+	format[prefix] = 'l';
+	format[prefix + 1] = 'l';
+	format[prefix + 2] = conversion;
+	format[prefix + 3] = '\0';
+	if (strchr("di", conversion)) {
+		long long value = length[0] == 'z' ? va_arg(*ap, ssize_t) :
+				  length[0] == 'l' && length[1] == 'l' ? va_arg(*ap, long long) :
+				  length[0] == 'l' ? va_arg(*ap, long) : va_arg(*ap, int);
+		n = snprintf(out, room, format, value);
+	} else if (strchr("ouxX", conversion)) {
+		unsigned long long value = length[0] == 'z' ? va_arg(*ap, size_t) :
+					   length[0] == 'l' && length[1] == 'l' ? va_arg(*ap, unsigned long long) :
+					   length[0] == 'l' ? va_arg(*ap, unsigned long) : va_arg(*ap, unsigned int);
+		if (value == 0 && memchr(spec, '#', prefix) && conversion != 'o')
+			n = snprintf(out, room, "0%c0", conversion);
+		else
+			n = snprintf(out, room, format, value);
+	} else if (conversion == 'c') {
+		n = snprintf(out, room, "%c", va_arg(*ap, int));
+	} else if (conversion == 's') {
+		format[prefix] = 's';
+		format[prefix + 1] = '\0';
+		n = snprintf(out, room, format, va_arg(*ap, const char *));
+	} else if (conversion == '%') {
+		n = snprintf(out, room, "%%");
+	}
+	return n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1;
+}
+
+/*
+ * printk's format as memblock.c uses it: C's conversions, and the kernel's
+ * pointer extensions: %pa (a phys_addr_t passed by address, printed as 0x
+ * and every hex digit of its width; %pap the same) and %pS and the like (a
+ * symbol: here the pointer). printk's trailing newline is presentation, not
+ * content, and is dropped.
+ */
 static void mb_vformat(char *buf, size_t len, const char *fmt, va_list ap)
 {
-	vsnprintf(buf, len, fmt, ap);
-	/* printk's trailing newline is presentation, not content. */
-	size_t n = strlen(buf);
+	va_list args;
+	size_t n = 0;
+
+	va_copy(args, ap);
+	while (*fmt && n + 1 < len) {
+		if (*fmt != '%') {
+			buf[n++] = *fmt++;
+			continue;
+		}
+		if (fmt[1] == 'p') {
+			const void *p = va_arg(args, const void *);
+			int written;
+
+			fmt += 2;
+			if (*fmt == 'a') {
+				fmt += fmt[1] == 'p' ? 2 : 1;
+				written = snprintf(buf + n, len - n, "0x%0*llx", (int)(2 * sizeof(phys_addr_t)),
+						   (unsigned long long)*(const phys_addr_t *)p);
+			} else {
+				while (isalnum((unsigned char)*fmt))
+					fmt++;
+				written = snprintf(buf + n, len - n, "%p", p);
+			}
+			n += written < 0 ? 0 : (size_t)written < len - n ? (size_t)written : len - n - 1;
+			continue;
+		}
+		size_t spec_len = 1 + strspn(fmt + 1, "-+ #0123456789.hlzjt");
+		if (!fmt[spec_len])
+			break;
+		spec_len++;
+		n += mb_convert(buf + n, len - n, fmt, spec_len, &args);
+		fmt += spec_len;
+	}
+	va_end(args);
+	buf[n] = '\0';
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
 }
@@ -167,7 +252,7 @@ static void mb_reset(void)
 static void mb_globals(struct mb_globals *out)
 {
 	out->bottom_up = memblock.bottom_up;
-	out->current_limit = memblock.current_limit;
+	out->current_limit = memblock_get_current_limit();
 	out->can_resize = memblock_can_resize;
 	out->has_some_mirror = system_has_some_mirror;
 	out->discarded = memblock_memory == NULL;
@@ -500,6 +585,20 @@ static int mb_discard(void)
 	MB_GUARDED(memblock_discard());
 }
 
+/* ---- what memblock prints ------------------------------------------------ */
+
+static int mb_dump(void)
+{
+	static char debug[] = "debug";
+	int was = memblock_debug;
+
+	MB_GUARDED({
+		early_memblock(debug);
+		memblock_dump_all();
+		memblock_debug = was;
+	});
+}
+
 __attribute__((visibility("default"))) const struct mb_kernel MB_CONCAT(mb_kernel_, MB_VARIANT) = {
 	.build = {
 		.name = MB_STRINGIFY(MB_VARIANT),
@@ -566,6 +665,7 @@ __attribute__((visibility("default"))) const struct mb_kernel MB_CONCAT(mb_kerne
 	.mem_pfn_ranges = mb_mem_pfn_ranges,
 	.free_all = mb_free_all,
 	.discard = mb_discard,
+	.dump = mb_dump,
 	.globals = mb_globals,
 	.type_info = mb_type_info,
 	.regions = mb_regions,

@@ -153,6 +153,15 @@ struct mb_kernel {
 	int (*free_all)(uint64_t max_low_pfn);
 	int (*discard)(void);
 
+	/*
+	 * What booting with memblock=debug prints: the parameter goes through
+	 * memblock's own early_memblock(), then memblock_dump_all() prints the
+	 * "MEMBLOCK configuration:" dump, a line at a time through
+	 * mb_host_printk(). memblock_debug is then as it was. Not after discard:
+	 * the arrays it would print are freed.
+	 */
+	int (*dump)(void);
+
 	/* State, as plain data. */
 	void (*globals)(struct mb_globals *out);
 	void (*type_info)(enum mb_region_type type, struct mb_type_info *out);
