@@ -29,18 +29,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mutants", required=True)
     parser.add_argument("--verdicts", required=True)
+    parser.add_argument("--suite-verdicts", required=True)
     parser.add_argument("--equivalent", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--minimum", type=float, default=95.0)
     arguments = parser.parse_args()
 
     mutants = {m["id"]: m for m in map(json.loads, open(arguments.mutants))}
+    suite = {}
+    for line in open(arguments.suite_verdicts):
+        mutant_id, verdict, seconds = line.rstrip("\n").split("\t")
+        suite[mutant_id] = (verdict, float(seconds))
     verdicts = {}
     for line in open(arguments.verdicts):
-        mutant_id, verdict, stage, seconds, suite, suite_seconds = line.rstrip("\n").split("\t")
+        mutant_id, verdict, stage, seconds = line.rstrip("\n").split("\t")
         if mutant_id in mutants:
+            suite_verdict, suite_seconds = suite.get(mutant_id, ("-", 0.0))
             verdicts[mutant_id] = dict(verdict=verdict, stage=stage, seconds=float(seconds),
-                                       suite=suite, suite_seconds=float(suite_seconds))
+                                       suite=suite_verdict, suite_seconds=suite_seconds)
     equivalent = read_equivalent(arguments.equivalent)
     problems = [f"{i} is listed as equivalent but mbfuzz kills it" for i in equivalent
                 if verdicts.get(i, {}).get("verdict") == "killed"]
