@@ -37,7 +37,7 @@ SWAPS = {"min-max": {"min": "max", "max": "min", "min_t": "max_t", "max_t": "min
          "rounding": {"round_up": "round_down", "round_down": "round_up",
                       "PFN_UP": "PFN_DOWN", "PFN_DOWN": "PFN_UP"}}
 # Calls whose only effect is output: dropping them cannot change a result.
-OUTPUT_ONLY = re.compile(r"^(_?printk|pr_\w+|dump_stack|memblock_dump\w*|seq_printf)$")
+OUTPUT_ONLY = re.compile(r"^(_?printk|mb_kernel_printk|pr_\w+|dump_stack|seq_printf)$")
 
 
 def memblock_command(compile_commands, variant):
