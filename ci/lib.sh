@@ -107,3 +107,94 @@ fetch_kernel_image() {
   rm -f "$dir"/"$pkg"_*.deb
   ls "$dir"/boot/vmlinuz-* | head -n 1
 }
+
+# ---- fuzzing campaigns (ci/fuzz, ci/campaign) ----------------------------------
+
+# encode_fuzz_seeds MBFUZZ DIR: the fuzzers' seeds as bytes (`mbfuzz encode`)
+# in DIR: every example and regression trace, and the boot layouts of real
+# machines (device trees, e820 maps). Run from the repository root.
+encode_fuzz_seeds() {
+  local mbfuzz=$1 seeds=$2 trace name
+  mkdir -p "$seeds"
+  for trace in corpus/traces/*.trace corpus/regressions/*.trace $(find corpus/boot/traces -name '*.trace' | sort); do
+    [ -f "$trace" ] || continue
+    name=$(basename "$trace" .trace)
+    case "$trace" in corpus/boot/traces/*) name=$(echo "${trace#corpus/}" | tr / -) name=${name%.trace} ;; esac
+    "$mbfuzz" encode "$trace" -o "$seeds/$name"
+  done
+}
+
+# Extra flags for the fuzzer when crash_signature reproduces an input (e.g.
+# -timeout=10, so a hang is reported in seconds); none by default.
+TRIAGE_REPRO_FLAGS=()
+
+# crash_signature VARIANT FUZZER INPUT: runs INPUT (bytes) once through
+# FUZZER, its output into INPUT.log, and prints the line crashes are
+# deduplicated by: the mbfuzz-signature line of a divergence, else the
+# sanitizer's SUMMARY line (without line:column), else "<kind> on VARIANT"
+# (kind: the artifact's prefix, crash, timeout, oom, ...).
+crash_signature() {
+  local variant=$1 fuzzer=$2 input=$3
+  "$fuzzer" ${TRIAGE_REPRO_FLAGS[@]+"${TRIAGE_REPRO_FLAGS[@]}"} "$input" >"$input.log" 2>&1 || true
+  grep -m1 -oE '^mbfuzz-signature: .*' "$input.log" ||
+    grep -m1 -oE '^SUMMARY: [A-Za-z]+Sanitizer: [^ ]+ [^ ]+' "$input.log" | sed -E 's/:[0-9]+:[0-9]+//' ||
+    echo "$(basename "$input" | cut -d- -f1) on $variant"
+}
+
+# write_finding VARIANT MBFUZZ INPUT SIGNATURE DIR: one finding's folder,
+# from INPUT and the INPUT.log crash_signature left: input, fuzzer.log,
+# signature, report.txt and finding.trace (`mbfuzz repro`), minimized.trace
+# (`mbfuzz minimize`), test.c and minimized-report.txt.
+write_finding() {
+  local variant=$1 mbfuzz=$2 input=$3 signature=$4 dir=$5
+  mkdir -p "$dir"
+  cp "$input" "$dir/input"
+  cp "$input.log" "$dir/fuzzer.log"
+  echo "$signature" >"$dir/signature"
+  "$mbfuzz" repro --variant "$variant" --format bytes "$input" --emit-trace "$dir/finding.trace" \
+    >"$dir/report.txt" 2>&1 || true
+  if "$mbfuzz" minimize --variant "$variant" "$dir/finding.trace" -o "$dir/minimized.trace" 2>>"$dir/report.txt"; then
+    "$mbfuzz" repro --variant "$variant" "$dir/minimized.trace" --emit-c "$dir/test.c" \
+      >"$dir/minimized-report.txt" 2>&1 || true
+  fi
+}
+
+# triage_crashes VARIANT FUZZER MBFUZZ OUT START CLASSIFY INPUT...: the
+# inputs libFuzzer saved (crashes, timeouts, OOMs), in the order given. Each
+# is reproduced once to read its signature (crash_signature); the first input
+# of each signature is kept. CLASSIFY names a function (or is empty) called
+# as CLASSIFY VARIANT SIGNATURE INPUT: exit status 0 makes the input a
+# finding (what it prints is a note), anything else not one (what it prints
+# says why). A finding is written into OUT/VARIANT-<n> (write_finding), n
+# being TRIAGE_FINDINGS, counted up across calls. Appends one row per
+# signature to TRIAGE_ROWS, fields separated by $'\x1f' (read them with
+# IFS=$'\x1f' read -r ...): variant, seconds from START
+# (epoch) to the input's mtime, signature, the finding's folder (or the input
+# when it is not a finding), note.
+TRIAGE_FINDINGS=0
+TRIAGE_ROWS=()
+triage_crashes() {
+  local variant=$1 fuzzer=$2 mbfuzz=$3 out=$4 start=$5 classify=$6
+  shift 6
+  local input found_after signature note dir is_finding
+  local -A seen=()
+  for input in "$@"; do
+    [ -f "$input" ] || continue
+    found_after=$(( $(stat -c %Y "$input") - start ))
+    signature=$(crash_signature "$variant" "$fuzzer" "$input")
+    [ -n "${seen[$signature]:-}" ] && continue
+    seen[$signature]=1
+    note="" is_finding=true
+    if [ -n "$classify" ]; then
+      if note=$("$classify" "$variant" "$signature" "$input"); then is_finding=true; else is_finding=false; fi
+    fi
+    if $is_finding; then
+      TRIAGE_FINDINGS=$((TRIAGE_FINDINGS + 1))
+      dir=$out/$variant-$TRIAGE_FINDINGS
+      write_finding "$variant" "$mbfuzz" "$input" "$signature" "$dir"
+    else
+      dir=$input
+    fi
+    TRIAGE_ROWS+=("$(printf '%s\x1f%s\x1f%s\x1f%s\x1f%s' "$variant" "$found_after" "$signature" "$dir" "$note")")
+  done
+}
