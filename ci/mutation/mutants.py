@@ -16,7 +16,8 @@ The operators:
             (< <=, > >=, == !=, each both ways)
   plus-one  an integer sum or difference, one more: (e) + 1
   minus-one the same, one less: (e) - 1
-  drop      an expression statement (a call, an assignment, ++/--) removed
+  drop      an expression statement (a call, an assignment, ++/--) removed;
+            not a printk, nor a call of kmemleak (the leak detector's books)
   min-max   min <-> max, min_t <-> max_t
   rounding  round_up <-> round_down, PFN_UP <-> PFN_DOWN
 
@@ -36,8 +37,9 @@ ASSIGNMENT = {"=", "+=", "-=", "*=", "/=", "|=", "&=", "^=", "<<=", ">>="}
 SWAPS = {"min-max": {"min": "max", "max": "min", "min_t": "max_t", "max_t": "min_t"},
          "rounding": {"round_up": "round_down", "round_down": "round_up",
                       "PFN_UP": "PFN_DOWN", "PFN_DOWN": "PFN_UP"}}
-# Calls whose only effect is output: dropping them cannot change a result.
-OUTPUT_ONLY = re.compile(r"^(_?printk|mb_kernel_printk|pr_\w+|dump_stack|seq_printf)$")
+# Calls outside memblock's behaviour, whose drop no test should notice:
+# output, and kmemleak's bookkeeping (the leak detector's, not memblock's).
+OUTSIDE_MEMBLOCK = re.compile(r"^(_?printk|mb_kernel_printk|pr_\w+|dump_stack|seq_printf|kmemleak_\w+)$")
 
 
 def memblock_command(compile_commands, variant):
@@ -157,7 +159,7 @@ class Sites:
                      or (kind == "UnaryOperator" and node["opcode"] in ("++", "--")))
         if not droppable:
             return
-        if kind == "CallExpr" and OUTPUT_ONLY.match(callee(node) or ""):
+        if kind == "CallExpr" and OUTSIDE_MEMBLOCK.match(callee(node) or ""):
             return
         span = extent(node, self.in_file)
         if span:
