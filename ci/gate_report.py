@@ -44,26 +44,42 @@ def telling_lines(stage, out, limit=40):
     return lines[-limit:]
 
 
+FAILURE_LINES = re.compile(r"Failure|Expected|expected|actual|Which is|seed|signature|divergence|RC_ASSERT|"
+                           r"Falsifiable|Sanitizer|error")
+
+
 def ctest_failures(junit_path):
+    """Failing ctest tests grouped by name without the variant: (name, variants, telling lines)."""
     if not os.path.exists(junit_path):
         return []
-    failures = []
+    groups = {}
     for case in ET.parse(junit_path).getroot().iter("testcase"):
         if case.get("status") == "fail" or case.find("failure") is not None:
-            output = case.findtext("system-out") or ""
-            failures.append((case.get("name"), output.strip().splitlines()[-25:]))
-    return failures
+            name = case.get("name").split("  #")[0].strip()
+            base, _, variant = name.rpartition("/") if "/" in name else (name, "", "")
+            output = (case.findtext("system-out") or "").splitlines()
+            group = groups.setdefault(base or name, ([], [line for line in output if FAILURE_LINES.search(line)][:12]))
+            if variant:
+                group[0].append(variant)
+    return [(name, variants, lines) for name, (variants, lines) in groups.items()]
 
 
 def fuzz_findings(out):
-    findings = []
+    """ci/fuzz's findings grouped by signature: (signature, variants, shortest trace, directory)."""
+    groups = {}
     for directory in sorted(glob.glob(os.path.join(out, "fuzz", "*-[0-9]*"))):
-        signature = open(os.path.join(directory, "signature")).read().strip() if os.path.exists(
-            os.path.join(directory, "signature")) else "?"
+        signature_file = os.path.join(directory, "signature")
+        signature = open(signature_file).read().strip() if os.path.exists(signature_file) else "?"
+        variant = os.path.basename(directory).rsplit("-", 1)[0]
+        signature = signature.replace("mbfuzz-signature: ", "").replace(f"{variant} ", "", 1)
         trace = next((os.path.join(directory, name) for name in ("minimized.trace", "finding.trace")
                       if os.path.exists(os.path.join(directory, name))), None)
-        findings.append((os.path.basename(directory), signature, tail(trace, 30) if trace else []))
-    return findings
+        lines = tail(trace, 30) if trace else []
+        variants, shortest, where = groups.get(signature, ([], None, None))
+        if shortest is None or len(lines) < len(shortest):
+            shortest, where = lines, os.path.basename(directory)
+        groups[signature] = (variants + [variant], shortest, where)
+    return [(signature, variants, lines, where) for signature, (variants, lines, where) in groups.items()]
 
 
 def divergences(path):
@@ -118,11 +134,17 @@ def summary(arguments, stages):
     for s in failed:
         lines += ["", f"### {s['name']} failed", ""]
         if s["name"] == "tests":
-            for name, output in ctest_failures(os.path.join(arguments.out, "ctest-junit.xml")):
-                lines += [f"**{name}**", "", *fenced(output), ""]
+            failures = ctest_failures(os.path.join(arguments.out, "ctest-junit.xml"))
+            lines += ["| test | variants |", "|---|---|"]
+            lines += [f"| `{name}` | {', '.join(variants) or '-'} |" for name, variants, _ in failures]
+            for name, _, output in failures[:3]:
+                lines += ["", f"**{name}**", "", *fenced(output)]
+            if len(failures) > 3:
+                lines += ["", f"({len(failures) - 3} more in `junit.xml`.)"]
+            lines.append("")
         elif s["name"] == "fuzz":
-            for directory, signature, trace in fuzz_findings(arguments.out):
-                lines += [f"**{signature}** (`fuzz/{directory}`)", "", *fenced(trace), ""]
+            for signature, variants, trace, where in fuzz_findings(arguments.out):
+                lines += [f"**{signature}** on {', '.join(variants)} (`fuzz/{where}`)", "", *fenced(trace), ""]
         elif divergence_summary(os.path.join(arguments.out, s["log"])):
             lines += divergence_summary(os.path.join(arguments.out, s["log"]))
         else:
