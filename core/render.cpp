@@ -114,4 +114,26 @@ std::string render_snapshot(const Snapshot& s) {
   return out;
 }
 
+std::vector<std::string> render_memblock_dump(const Snapshot& snapshot, const Build& build) {
+  const int digits = build.phys_bits / 4;
+  const Phys mask = build.phys_addr_max();
+  auto pa = [&](Phys value) { return fmt::format("0x{:0{}x}", value & mask, digits); };
+  // The kernel's %#x prints zero as 0x0, where C's prints 0.
+  auto hash_x = [](std::uint64_t value) { return fmt::format("{:#x}", value); };
+  std::vector<std::string> lines{
+      "MEMBLOCK configuration:",
+      fmt::format(" memory size = {} reserved size = {}", pa(snapshot.memory.total_size),
+                  pa(snapshot.reserved.total_size))};
+  for (auto [name, array] : {std::pair{"memory", &snapshot.memory}, std::pair{"reserved", &snapshot.reserved}}) {
+    lines.push_back(fmt::format(" {}.cnt  = {:#x}", name, array->cnt));
+    for (std::size_t i = 0; i < array->regions.size(); ++i) {
+      const Region& r = array->regions[i];
+      std::string node = build.numa && r.nid != build.max_numnodes ? fmt::format(" on node {}", r.nid) : "";
+      lines.push_back(fmt::format(" {}[{}]\t[{}-{}], {} bytes{} flags: {}", name, hash_x(i), pa(r.base),
+                                  pa(r.base + r.size - 1), pa(r.size), node, hash_x(r.flags)));
+    }
+  }
+  return lines;
+}
+
 }  // namespace mbfuzz

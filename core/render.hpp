@@ -4,9 +4,11 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/outcome.hpp"
 #include "core/snapshot.hpp"
+#include "core/variant.hpp"
 
 namespace mbfuzz {
 
@@ -17,5 +19,12 @@ std::string render_outcome(const Outcome& outcome);
 std::string render_snapshot(const Snapshot& snapshot);
 
 std::string render_flags(std::uint32_t flags);
+
+// The lines memblock_dump_all() prints of this state when booted with
+// memblock=debug, as a kernel of this build prints them: %pa is 0x and every
+// hex digit of phys_addr_t, a region's end is base + size - 1 in that width,
+// and the node is shown only where CONFIG_NUMA has one other than
+// MAX_NUMNODES. The boot-log reader reads them back (core/boot/log.hpp).
+std::vector<std::string> render_memblock_dump(const Snapshot& snapshot, const Build& build);
 
 }  // namespace mbfuzz

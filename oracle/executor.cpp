@@ -6,8 +6,6 @@
 #include <array>
 #include <bit>
 
-#include "core/boot/log.hpp"
-#include "core/expect.hpp"
 #include "core/render.hpp"
 #include "core/trace.hpp"
 #include "oracle/known_divergences.hpp"
@@ -258,40 +256,26 @@ CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
 }
 
 // What memblock=debug would print of the final state (memblock's own
-// memblock_dump_all), read back as a kernel log is read, against the
-// specification's arrays.
+// early_memblock and memblock_dump_all), line by line against the dump of
+// the specification's arrays.
 std::optional<Divergence> DifferentialExecutor::own_dump_differs(std::span<const Op> ops, const Snapshot& expected,
                                                                  Snapshot actual) {
   if (ops.empty() || actual.discarded) return std::nullopt;
+  std::vector<std::string> printed = production_.own_dump();
+  std::vector<std::string> predicted = render_memblock_dump(expected, production_.variant().build());
+  if (printed == predicted) return std::nullopt;
   Divergence d;
   d.op_index = ops.size() - 1;
   d.op = ops.back();
   d.expected_state = expected;
   d.before = actual;
   d.actual_state = std::move(actual);
-  const Build& build = production_.variant().build();
-  std::vector<ExpectedArray> dumped;
-  try {
-    dumped = boot::read_dump(production_.own_dump(), "memblock_dump_all");
-  } catch (const boot::BootError& e) {
-    d.check = "dump: unreadable";
-    d.expected = "a MEMBLOCK configuration dump";
-    d.actual = e.what();
-    return d;
-  }
-  for (const ExpectedArray& shown : dumped) {
-    const bool memory = shown.type == RegionType::memory;
-    ExpectedArray predicted = as_dumped(memory ? expected.memory : expected.reserved, shown.type, build);
-    predicted.after = shown.after;
-    predicted.line = shown.line;
-    if (shown != predicted) {
-      d.check = memory ? "dump: memory" : "dump: reserved";
-      d.expected = format_expected_array(predicted);
-      d.actual = format_expected_array(shown);
-      return d;
-    }
-  }
-  return std::nullopt;
+  d.check = "dump";
+  std::size_t line = 0;
+  while (line < printed.size() && line < predicted.size() && printed[line] == predicted[line]) ++line;
+  d.expected = line < predicted.size() ? fmt::format("line {}: {}", line + 1, predicted[line]) : "no more lines";
+  d.actual = line < printed.size() ? fmt::format("line {}: {}", line + 1, printed[line]) : "no more lines";
+  return d;
 }
 
 }  // namespace mbfuzz::oracle

@@ -12,8 +12,8 @@
 // WARN is one of memblock's own consistency checks failing. A BUG shows as
 // an `aborted` status the model did not predict.
 // After the last op, what memblock=debug would print of the state (the
-// kernel's own memblock_dump_all) is read back as a boot log's dumps are and
-// compared with the specification's arrays.
+// kernel's own memblock_dump_all) is compared, line by line, with the dump
+// of the specification's arrays.
 // Not compared, and why: other printk text, and where a doubled array lies
 // in host memory.
 #pragma once

@@ -6,6 +6,8 @@
 #include "core/boot/e820.hpp"
 #include "core/boot/log.hpp"
 #include "core/expect.hpp"
+#include "core/production.hpp"
+#include "core/render.hpp"
 #include "core/trace.hpp"
 #include "core/variant.hpp"
 
@@ -125,6 +127,26 @@ TEST(LogReader, logged_calls_become_ops_with_their_results) {
   EXPECT_EQ(trace.expected_arrays[0].after, 5u);
   EXPECT_EQ(trace.expected_arrays[1].regions.size(), 2u);
   EXPECT_EQ(trace.lines.at(3), 3);  // log line of the add
+}
+
+// The dump the executor predicts (render_memblock_dump) is one the log
+// reader reads back to the same arrays, on every variant's width and node
+// rules; that the kernel itself prints exactly these lines is what every
+// differential check compares.
+TEST(MemblockDump, the_rendered_dump_reads_back_to_the_same_arrays) {
+  for (const Variant& variant : all_variants()) {
+    ProductionMemblock memblock(variant);
+    for (const Op& op : std::vector<Op>{Add{.base = 0, .size = 0x1000}, AddNode{.base = 0x100000, .size = 0x200000, .nid = Nid{1}, .flags = Flags{Flags::hotplug}},
+                                        Reserve{.base = 0x1800, .size = 0x100}})
+      memblock.run(op);
+    Snapshot state = memblock.snapshot();
+    std::vector<ExpectedArray> read = boot::read_dump(render_memblock_dump(state, variant.build()), "rendered");
+    ASSERT_EQ(read.size(), 2u) << variant.name();
+    EXPECT_EQ(read[0].regions, as_dumped(state.memory, RegionType::memory, variant.build()).regions) << variant.name();
+    EXPECT_EQ(read[1].regions, as_dumped(state.reserved, RegionType::reserved, variant.build()).regions) << variant.name();
+    EXPECT_EQ(read[0].total_size, state.memory.total_size);
+    EXPECT_EQ(memblock.own_dump(), render_memblock_dump(state, variant.build())) << variant.name();
+  }
 }
 
 TEST(LogReader, a_log_without_memblock_lines_is_an_error) {
