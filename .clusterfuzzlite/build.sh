@@ -33,7 +33,7 @@ mbfuzz=$work/tools/cli/mbfuzz
 seeds=$work/seeds
 rm -rf "$seeds"
 mkdir -p "$seeds"/{memblock,trace_parser,dtb_boot,e820_boot,log_boot}
-traces=$(find "$root/corpus/traces" "$root/corpus/known" "$root/corpus/regressions" "$root/corpus/boot/traces" \
+traces=$(find "$root/corpus/traces" "$root/corpus/known" "$root/corpus/regressions" "$root/corpus/boundaries" "$root/corpus/boot/traces" \
            -name '*.trace' | sort)
 for trace in $traces; do
   name=$(echo "${trace#"$root"/corpus/}" | tr / -)
@@ -59,4 +59,10 @@ for binary in "$work"/fuzz/fuzz/*_fuzzer; do
   cp "$binary" "$work/fuzz/fuzz/$target.dict" "$work/fuzz/fuzz/$target.options" "$OUT/"
   rm -f "$OUT/${target}_seed_corpus.zip"
   (cd "$seeds/$corpus" && zip -q -r "$OUT/${target}_seed_corpus.zip" .)
+  # The corpus that long campaigns merged for this variant (ci/campaign).
+  variant=${target#memblock_}
+  variant=${variant%_fuzzer}
+  if [ "$corpus" = memblock ] && [ -d "$root/corpus/fuzz/$variant" ]; then
+    (cd "$root/corpus/fuzz/$variant" && zip -q -r "$OUT/${target}_seed_corpus.zip" . -x README.md)
+  fi
 done
