@@ -47,8 +47,10 @@ def main():
             suite_verdict, suite_seconds = suite.get(mutant_id, ("-", 0.0))
             verdicts[mutant_id] = dict(verdict=verdict, stage=stage, seconds=float(seconds),
                                        suite=suite_verdict, suite_seconds=suite_seconds)
-    equivalent = read_equivalent(arguments.equivalent)
-    problems = [f"{i} is listed as equivalent but mbfuzz kills it" for i in equivalent
+    listed = read_equivalent(arguments.equivalent)
+    unobservable = {i: r for i, r in listed.items() if r.startswith("unobservable:")}
+    equivalent = {i: r for i, r in listed.items() if i not in unobservable}
+    problems = [f"{i} is listed as equivalent but mbfuzz kills it" for i in listed
                 if verdicts.get(i, {}).get("verdict") == "killed"]
 
     rows = collections.defaultdict(collections.Counter)
@@ -63,6 +65,9 @@ def main():
             if mutant_id in equivalent:
                 row["equivalent"] += 1
                 continue
+            if mutant_id in unobservable:
+                row["unobservable"] += 1
+                continue
             row["judged"] += 1
             row["mbfuzz"] += v["verdict"] == "killed"
             row["suite"] += v["suite"] == "killed"
@@ -71,14 +76,19 @@ def main():
     lines = ["# Mutation score of memblock.c", "",
              f"{len(verdicts)} of {len(mutants)} mutants judged. A mutant is killed when the check fails;",
              "*judged* excludes stillborn (does not compile) and equivalent mutants.", "",
-             "| operator | mutants | stillborn | equivalent | judged | mbfuzz kills | score | kernel suite kills | score |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "*Unobservable* mutants change only what the userspace builds stub out (struct pages, zones);",
+             "they are left out of *judged* too, and the last line counts them as survivors.", "",
+             "| operator | mutants | stillborn | equivalent | unobservable | judged | mbfuzz kills | score | kernel suite kills | score |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key in sorted(rows, key=lambda k: (k == "all", k)):
         r = rows[key]
         name = "**all**" if key == "all" else key
-        lines.append(f"| {name} | {r['mutants']} | {r['stillborn']} | {r['equivalent']} | {r['judged']} | "
+        lines.append(f"| {name} | {r['mutants']} | {r['stillborn']} | {r['equivalent']} | {r['unobservable']} | {r['judged']} | "
                      f"{r['mbfuzz']} | {percent(r['mbfuzz'], r['judged'])} | {r['suite']} | "
                      f"{percent(r['suite'], r['suite judged'])} |")
+    everything = rows["all"]["judged"] + rows["all"]["unobservable"]
+    lines += ["", f"Counting the unobservable mutants as survivors: mbfuzz {rows['all']['mbfuzz']}/{everything} "
+              f"({percent(rows['all']['mbfuzz'], everything)})."]
     kill_times = [v["seconds"] for v in verdicts.values() if v["verdict"] == "killed"]
     if kill_times:
         by_stage = collections.Counter(v["stage"] for v in verdicts.values() if v["verdict"] == "killed")
@@ -93,9 +103,10 @@ def main():
     survivors = [i for i, v in verdicts.items() if v["verdict"] == "survived" and i not in equivalent]
     lines += ["", f"## Surviving mutants ({len(survivors)})", ""]
     lines += [f"- `{i}`: {describe(i)} (kernel suite: {verdicts[i]['suite']})" for i in survivors] or ["None."]
-    listed = [i for i in equivalent if i in verdicts]
-    lines += ["", f"## Equivalent mutants ({len(listed)})", ""]
-    lines += [f"- `{i}`: {describe(i)}: {equivalent[i]}" for i in listed] or ["None."]
+    for title, chosen in (("Equivalent mutants", equivalent), ("Unobservable in userspace", unobservable)):
+        present = [i for i in chosen if i in verdicts]
+        lines += ["", f"## {title} ({len(present)})", ""]
+        lines += [f"- `{i}`: {describe(i)}: {chosen[i]}" for i in present] or ["None."]
     lines += ["", "## Every mutant", "", "| mutant | change | mbfuzz | stage | s | kernel suite | s |",
               "|---|---|---|---|---:|---|---:|"]
     for mutant_id, v in verdicts.items():
@@ -110,7 +121,8 @@ def main():
     score = 100 * r["mbfuzz"] / r["judged"] if r["judged"] else 0.0
     print(f"mutation score: mbfuzz {r['mbfuzz']}/{r['judged']} ({score:.1f}%), kernel suite "
           f"{r['suite']}/{r['suite judged']} ({percent(r['suite'], r['suite judged'])}); "
-          f"{r['equivalent']} equivalent, {r['stillborn']} stillborn; report: {arguments.out}")
+          f"{r['equivalent']} equivalent, {r['unobservable']} unobservable, {r['stillborn']} stillborn; "
+          f"report: {arguments.out}")
     for problem in problems:
         print(f"error: {problem}")
     raise SystemExit(0 if score >= arguments.minimum and not problems else 1)
