@@ -100,7 +100,7 @@ def main():
         m = mutants[mutant_id]
         return f"`{m['before'].strip()}` → `{m['after'].strip()}`"
 
-    survivors = [i for i, v in verdicts.items() if v["verdict"] == "survived" and i not in equivalent]
+    survivors = [i for i, v in verdicts.items() if v["verdict"] == "survived" and i not in listed]
     lines += ["", f"## Surviving mutants ({len(survivors)})", ""]
     lines += [f"- `{i}`: {describe(i)} (kernel suite: {verdicts[i]['suite']})" for i in survivors] or ["None."]
     for title, chosen in (("Equivalent mutants", equivalent), ("Unobservable in userspace", unobservable)):
