@@ -41,10 +41,6 @@ class Fdt {
 
   std::string path(int node) const;
 
- private:
-  void check_names() const;
-
- public:
   // A node by path; nullopt when there is none.
   std::optional<int> node(const char* path_name) const;
 
@@ -72,6 +68,8 @@ class Fdt {
   static Phys number(std::span<const std::uint8_t> p, std::size_t first, int n);
 
  private:
+  void check_names() const;
+
   std::vector<std::uint64_t> storage_;
   std::string source_;
 };

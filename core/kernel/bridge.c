@@ -50,6 +50,12 @@ static const char *mb_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* What snprintf() into room bytes appended: its result, clamped to the room. */
+static size_t mb_appended(int written, size_t room)
+{
+	return written < 0 ? 0 : (size_t)written < room ? (size_t)written : room - 1;
+}
+
 /*
  * Appends one C conversion (spec, without '*') of the next argument. As in
  * the kernel's vsprintf and unlike C's, %#x of zero is "0x0".
@@ -92,7 +98,7 @@ static size_t mb_convert(char *out, size_t room, const char *spec, size_t spec_l
 	} else if (conversion == '%') {
 		n = snprintf(out, room, "%%");
 	}
-	return n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1;
+	return mb_appended(n, room);
 }
 
 /*
@@ -127,7 +133,7 @@ static void mb_vformat(char *buf, size_t len, const char *fmt, va_list ap)
 					fmt++;
 				written = snprintf(buf + n, len - n, "%p", p);
 			}
-			n += written < 0 ? 0 : (size_t)written < len - n ? (size_t)written : len - n - 1;
+			n += mb_appended(written, len - n);
 			continue;
 		}
 		size_t spec_len = 1 + strspn(fmt + 1, "-+ #0123456789.hlzjt");

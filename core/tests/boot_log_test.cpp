@@ -136,9 +136,10 @@ TEST(LogReader, logged_calls_become_ops_with_their_results) {
 TEST(MemblockDump, the_rendered_dump_reads_back_to_the_same_arrays) {
   for (const Variant& variant : all_variants()) {
     ProductionMemblock memblock(variant);
-    for (const Op& op : std::vector<Op>{Add{.base = 0, .size = 0x1000}, AddNode{.base = 0x100000, .size = 0x200000, .nid = Nid{1}, .flags = Flags{Flags::hotplug}},
-                                        Reserve{.base = 0x1800, .size = 0x100}})
-      memblock.run(op);
+    const std::vector<Op> ops{Add{.base = 0, .size = 0x1000},
+                              AddNode{.base = 0x100000, .size = 0x200000, .nid = Nid{1}, .flags = Flags{Flags::hotplug}},
+                              Reserve{.base = 0x1800, .size = 0x100}};
+    for (const Op& op : ops) memblock.run(op);
     Snapshot state = memblock.snapshot();
     std::vector<ExpectedArray> read = boot::read_dump(render_memblock_dump(state, variant.build()), "rendered");
     ASSERT_EQ(read.size(), 2u) << variant.name();
