@@ -68,6 +68,19 @@ mutate() {
     "$1/memblock.c.orig" >"$1/mm/memblock.c"
 }
 
+# refuse_to_empty PROGRAM DIR: DIR is about to be emptied (rm -rf); exit 2
+# when it is / or holds the repository.
+refuse_to_empty() {
+  if [ "$2" = / ] || [[ "$MBFUZZ_ROOT/" == "$2"/* ]]; then
+    echo "$1: --out $2 holds the repository, and it is emptied first" >&2
+    exit 2
+  fi
+}
+
+# checked_corpus_traces: every committed trace that must agree with the
+# specification (all of corpus/ but corpus/bad), one path per line, sorted.
+checked_corpus_traces() { find "$MBFUZZ_ROOT/corpus" -name '*.trace' -not -path '*/bad/*' | sort; }
+
 # The default tree, as the ci build extracted it.
 default_kernel_tree() { echo "$MBFUZZ_ROOT/build/ci/kernel-tree/linux-source-6.1"; }
 
