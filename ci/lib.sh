@@ -124,12 +124,13 @@ fetch_kernel_image() {
 # ---- fuzzing campaigns (ci/fuzz, ci/campaign) ----------------------------------
 
 # encode_fuzz_seeds MBFUZZ DIR: the fuzzers' seeds as bytes (`mbfuzz encode`)
-# in DIR: every example and regression trace, and the boot layouts of real
-# machines (device trees, e820 maps). Run from the repository root.
+# in DIR: every example, regression and boundary trace, and the boot layouts
+# of real machines (device trees, e820 maps). Run from the repository root.
 encode_fuzz_seeds() {
   local mbfuzz=$1 seeds=$2 trace name
   mkdir -p "$seeds"
-  for trace in corpus/traces/*.trace corpus/regressions/*.trace $(find corpus/boot/traces -name '*.trace' | sort); do
+  for trace in corpus/traces/*.trace corpus/regressions/*.trace corpus/boundaries/*.trace \
+               $(find corpus/boot/traces -name '*.trace' | sort); do
     [ -f "$trace" ] || continue
     name=$(basename "$trace" .trace)
     case "$trace" in corpus/boot/traces/*) name=$(echo "${trace#corpus/}" | tr / -) name=${name%.trace} ;; esac
