@@ -77,6 +77,12 @@ refuse_to_empty() {
   fi
 }
 
+# seconds_since START: seconds, to a tenth, since START (from date +%s%N).
+seconds_since() {
+  local ms=$(( ($(date +%s%N) - $1) / 1000000 ))
+  echo "$((ms / 1000)).$((ms % 1000 / 100))"
+}
+
 # checked_corpus_traces: every committed trace that must agree with the
 # specification (all of corpus/ but corpus/bad), one path per line, sorted.
 checked_corpus_traces() { find "$MBFUZZ_ROOT/corpus" -name '*.trace' -not -path '*/bad/*' | sort; }
