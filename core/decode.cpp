@@ -1,6 +1,9 @@
 #include "core/decode.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <stdexcept>
 #include <array>
 #include <bit>
 #include <optional>
@@ -17,11 +20,23 @@ constexpr Phys page = 4096;
 // Selectors from here up start a burst; below, they index the op table.
 constexpr std::uint8_t first_burst_selector = 0xF0;
 
-// How often each op kind is drawn: the calls that shape the region arrays
-// most, more often; discard (after which every call is refused) seldom.
+// How often each op kind is drawn in a vocabulary. memblock's: the calls
+// that shape the region arrays most, more often; discard (after which every
+// call is refused) seldom; bootmem's calls never. bootmem's: its own calls
+// only, free_all_bootmem (after which every call is refused) seldom.
 template <class T>
-constexpr unsigned weight() {
-  if constexpr (std::is_same_v<T, Add> || std::is_same_v<T, Reserve>) return 8;
+constexpr unsigned bootmem_weight() {
+  if constexpr (!is_bootmem_op_v<T>) return 0;
+  else if constexpr (std::is_same_v<T, FreeBootmem> || std::is_same_v<T, ReserveBootmem>) return 5;
+  else if constexpr (std::is_same_v<T, AllocBootmem> || std::is_same_v<T, InitBootmemNode>) return 4;
+  else if constexpr (std::is_same_v<T, FreeAllBootmem>) return 1;
+  else return 2;
+}
+
+template <class T>
+constexpr unsigned memblock_weight() {
+  if constexpr (is_bootmem_op_v<T>) return 0;
+  else if constexpr (std::is_same_v<T, Add> || std::is_same_v<T, Reserve>) return 8;
   else if constexpr (std::is_same_v<T, Remove> || std::is_same_v<T, PhysFree> ||
                      std::is_same_v<T, AddNode>)
     return 5;
@@ -38,25 +53,40 @@ constexpr unsigned weight() {
   else return 2;
 }
 
-template <std::size_t... I>
-constexpr std::size_t total_weight(std::index_sequence<I...>) {
-  return (weight<std::variant_alternative_t<I, Op>>() + ...);
+template <Vocabulary V, class T>
+constexpr unsigned weight() {
+  return V == Vocabulary::memblock ? memblock_weight<T>() : bootmem_weight<T>();
 }
-constexpr std::size_t op_table_size = total_weight(std::make_index_sequence<std::variant_size_v<Op>>{});
-static_assert(op_table_size <= first_burst_selector, "every op kind needs a selector below the bursts");
+
+template <Vocabulary V, std::size_t... I>
+constexpr std::size_t total_weight(std::index_sequence<I...>) {
+  return (weight<V, std::variant_alternative_t<I, Op>>() + ...);
+}
+template <Vocabulary V>
+constexpr std::size_t op_table_size = total_weight<V>(std::make_index_sequence<std::variant_size_v<Op>>{});
+static_assert(op_table_size<Vocabulary::memblock> <= first_burst_selector,
+              "every op kind needs a selector below the bursts");
 
 // Variant index of the op each table slot stands for.
-template <std::size_t... I>
-constexpr std::array<std::uint8_t, op_table_size> make_op_table(std::index_sequence<I...>) {
-  std::array<std::uint8_t, op_table_size> table{};
+template <Vocabulary V, std::size_t... I>
+constexpr std::array<std::uint8_t, op_table_size<V>> make_op_table(std::index_sequence<I...>) {
+  std::array<std::uint8_t, op_table_size<V>> table{};
   std::size_t slot = 0;
   ((std::fill_n(table.begin() + static_cast<std::ptrdiff_t>(slot),
-                weight<std::variant_alternative_t<I, Op>>(), static_cast<std::uint8_t>(I)),
-    slot += weight<std::variant_alternative_t<I, Op>>()),
+                weight<V, std::variant_alternative_t<I, Op>>(), static_cast<std::uint8_t>(I)),
+    slot += weight<V, std::variant_alternative_t<I, Op>>()),
    ...);
   return table;
 }
-constexpr auto op_table = make_op_table(std::make_index_sequence<std::variant_size_v<Op>>{});
+template <Vocabulary V>
+constexpr auto op_table = make_op_table<V>(std::make_index_sequence<std::variant_size_v<Op>>{});
+
+// The op kind a selector byte stands for: memblock's selectors from
+// first_burst_selector up start a burst instead; bootmem has no bursts.
+std::uint8_t op_of_selector(Vocabulary v, std::uint8_t selector) {
+  if (v == Vocabulary::memblock) return op_table<Vocabulary::memblock>[selector % op_table_size<Vocabulary::memblock>];
+  return op_table<Vocabulary::bootmem>[selector % op_table_size<Vocabulary::bootmem>];
+}
 
 // ---- value modes (docs/byte-format.md, "Values") ----------------------------------
 
@@ -77,7 +107,7 @@ enum class Role { amount, align, pfn };
 
 constexpr Role role_of(std::string_view field) {
   if (field == "align") return Role::align;
-  if (field == "pfn" || field == "max_low_pfn") return Role::pfn;
+  if (field.ends_with("pfn")) return Role::pfn;  // pfn, max_low_pfn, start_pfn, ...
   return Role::amount;
 }
 
@@ -85,16 +115,17 @@ constexpr Role role_of(std::string_view field) {
 
 class Decoder {
  public:
-  explicit Decoder(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+  Decoder(std::span<const std::uint8_t> bytes, Vocabulary vocabulary)
+      : bytes_(bytes), vocabulary_(vocabulary) {}
 
   std::vector<Op> run() {
     std::vector<Op> ops;
     while (pos_ < bytes_.size() && ops.size() < max_decoded_ops) {
       const std::uint8_t selector = u8();
-      if (selector >= first_burst_selector) {
+      if (vocabulary_ == Vocabulary::memblock && selector >= first_burst_selector) {
         burst(ops);
       } else {
-        ops.push_back(make(op_table[selector % op_table_size]));
+        ops.push_back(make(op_of_selector(vocabulary_, selector)));
         remember(ops.back());
       }
     }
@@ -257,6 +288,7 @@ class Decoder {
 
   static constexpr std::size_t recent_capacity = 64;
   std::span<const std::uint8_t> bytes_;
+  Vocabulary vocabulary_;
   std::size_t pos_ = 0;
   std::vector<Phys> recent_;
   std::size_t next_ = 0;
@@ -266,6 +298,8 @@ class Decoder {
 
 class Encoder {
  public:
+  explicit Encoder(Vocabulary vocabulary) : vocabulary_(vocabulary) {}
+
   std::vector<std::uint8_t> bytes;
 
   void op(const Op& op) {
@@ -279,10 +313,25 @@ class Encoder {
   }
 
  private:
-  static std::uint8_t selector(std::size_t index) {
-    const auto* slot = std::find(op_table.begin(), op_table.end(), index);
-    return static_cast<std::uint8_t>(slot - op_table.begin());
+  std::uint8_t selector(std::size_t index) const {
+    auto in = [&](const auto& table) {
+      const auto* slot = std::find(table.begin(), table.end(), index);
+      if (slot == table.end())
+        throw std::invalid_argument(fmt::format("{} is not in the {} vocabulary", op_name(op_kind(index)),
+                                                vocabulary_name(vocabulary_)));
+      return static_cast<std::uint8_t>(slot - table.begin());
+    };
+    return vocabulary_ == Vocabulary::memblock ? in(op_table<Vocabulary::memblock>) : in(op_table<Vocabulary::bootmem>);
   }
+  static Op op_kind(std::size_t index) {
+    Op op;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((index == I ? (op = std::variant_alternative_t<I, Op>{}, 0) : 0), ...);
+    }(std::make_index_sequence<std::variant_size_v<Op>>{});
+    return op;
+  }
+
+  Vocabulary vocabulary_;
 
   void little_endian(std::uint64_t v, int count) {
     for (int i = 0; i < count; ++i) bytes.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
@@ -338,10 +387,18 @@ class Encoder {
 
 }  // namespace
 
-std::vector<Op> decode_ops(std::span<const std::uint8_t> bytes) { return Decoder(bytes).run(); }
+std::string_view vocabulary_name(Vocabulary v) { return v == Vocabulary::memblock ? "memblock" : "bootmem"; }
+
+Vocabulary vocabulary_of(std::span<const Op> ops) {
+  return std::any_of(ops.begin(), ops.end(), is_bootmem_op) ? Vocabulary::bootmem : Vocabulary::memblock;
+}
+
+std::vector<Op> decode_ops(std::span<const std::uint8_t> bytes, Vocabulary vocabulary) {
+  return Decoder(bytes, vocabulary).run();
+}
 
 std::vector<std::uint8_t> encode_ops(std::span<const Op> ops) {
-  Encoder encoder;
+  Encoder encoder(vocabulary_of(ops));
   for (const Op& op : ops.first(std::min(ops.size(), max_decoded_ops))) encoder.op(op);
   return std::move(encoder.bytes);
 }

@@ -364,6 +364,94 @@ struct FreeAll {
   static constexpr auto fields() { return std::tuple{Field{"max_low_pfn", &FreeAll::max_low_pfn}}; }
 };
 
+// ---- bootmem: the allocator memblock replaced (core/kernel/bootmem.c) -----------
+// Page-granular, one bitmap per node; docs/allocators.md sets its semantics
+// beside memblock's. A sequence of these runs on bootmem and, call for call,
+// on memblock as a kernel without bootmem answered them (core/nobootmem.hpp).
+
+// init_bootmem_node(NODE_DATA(nid), map_pfn, start_pfn, end_pfn): every page reserved.
+struct InitBootmemNode {
+  MBFUZZ_OP_COMMON(InitBootmemNode, "init_bootmem_node");
+  Nid nid;
+  std::uint64_t start_pfn = 0;
+  std::uint64_t end_pfn = 0;
+  std::uint64_t map_pfn = 0;
+  static constexpr auto fields() {
+    return std::tuple{Field{"nid", &InitBootmemNode::nid}, Field{"start_pfn", &InitBootmemNode::start_pfn},
+                      Field{"end_pfn", &InitBootmemNode::end_pfn}, Field{"map_pfn", &InitBootmemNode::map_pfn}};
+  }
+};
+
+MBFUZZ_RANGE_OP(FreeBootmem, "free_bootmem");  // free_bootmem(addr, size): whole pages inside
+
+// free_bootmem_node(NODE_DATA(nid), addr, size)
+struct FreeBootmemNode {
+  MBFUZZ_OP_COMMON(FreeBootmemNode, "free_bootmem_node");
+  Nid nid;
+  Phys base = 0;
+  Phys size = 0;
+  static constexpr auto fields() {
+    return std::tuple{Field{"nid", &FreeBootmemNode::nid}, Field{"base", &FreeBootmemNode::base},
+                      Field{"size", &FreeBootmemNode::size}};
+  }
+};
+
+// reserve_bootmem(addr, size, exclusive ? BOOTMEM_EXCLUSIVE : BOOTMEM_DEFAULT): every page touched
+struct ReserveBootmem {
+  MBFUZZ_OP_COMMON(ReserveBootmem, "reserve_bootmem");
+  Phys base = 0;
+  Phys size = 0;
+  bool exclusive = false;
+  static constexpr auto fields() {
+    return std::tuple{Field{"base", &ReserveBootmem::base}, Field{"size", &ReserveBootmem::size},
+                      Field{"exclusive", &ReserveBootmem::exclusive}};
+  }
+};
+
+// reserve_bootmem_node(NODE_DATA(nid), addr, size, flags)
+struct ReserveBootmemNode {
+  MBFUZZ_OP_COMMON(ReserveBootmemNode, "reserve_bootmem_node");
+  Nid nid;
+  Phys base = 0;
+  Phys size = 0;
+  bool exclusive = false;
+  static constexpr auto fields() {
+    return std::tuple{Field{"nid", &ReserveBootmemNode::nid}, Field{"base", &ReserveBootmemNode::base},
+                      Field{"size", &ReserveBootmemNode::size},
+                      Field{"exclusive", &ReserveBootmemNode::exclusive}};
+  }
+};
+
+// ___alloc_bootmem_nopanic(size, align, goal, limit): zeroed; limit 0 is none
+struct AllocBootmem {
+  MBFUZZ_OP_COMMON(AllocBootmem, "alloc_bootmem");
+  Phys size = 0;
+  Phys align = 0;
+  Phys goal = 0;
+  Phys limit = 0;
+  static constexpr auto fields() {
+    return std::tuple{Field{"size", &AllocBootmem::size}, Field{"align", &AllocBootmem::align},
+                      Field{"goal", &AllocBootmem::goal}, Field{"limit", &AllocBootmem::limit}};
+  }
+};
+
+// ___alloc_bootmem_node_nopanic(NODE_DATA(nid), size, align, goal, limit)
+struct AllocBootmemNode {
+  MBFUZZ_OP_COMMON(AllocBootmemNode, "alloc_bootmem_node");
+  Nid nid;
+  Phys size = 0;
+  Phys align = 0;
+  Phys goal = 0;
+  Phys limit = 0;
+  static constexpr auto fields() {
+    return std::tuple{Field{"nid", &AllocBootmemNode::nid}, Field{"size", &AllocBootmemNode::size},
+                      Field{"align", &AllocBootmemNode::align}, Field{"goal", &AllocBootmemNode::goal},
+                      Field{"limit", &AllocBootmemNode::limit}};
+  }
+};
+
+MBFUZZ_NULLARY_OP(FreeAllBootmem, "free_all_bootmem");  // free_all_bootmem()
+
 #undef MBFUZZ_OP_COMMON
 #undef MBFUZZ_RANGE_OP
 #undef MBFUZZ_SIZE_ALIGN_OP
@@ -387,7 +475,25 @@ using Op = std::variant<
     OverlapsRegion, IsRegionReserved, IsMemory, IsMapMemory, IsRegionMemory, IsReserved,
     PhysMemSize, ReservedSize, StartOfDram, EndOfDram, SearchPfnNid, FreeRanges, MemPfnRanges,
     // hand-off
-    FreeAll, Discard>;
+    FreeAll, Discard,
+    // bootmem, appended last: memblock's byte format numbers the kinds above
+    InitBootmemNode, FreeBootmem, FreeBootmemNode, ReserveBootmem, ReserveBootmemNode,
+    AllocBootmem, AllocBootmemNode, FreeAllBootmem>;
+
+// memblock's calls are the kinds before bootmem's.
+inline constexpr std::size_t memblock_op_kinds = Op(InitBootmemNode{}).index();
+
+// The calls of the bootmem allocator, which only it answers directly.
+template <class T>
+inline constexpr bool is_bootmem_op_v =
+    std::is_same_v<T, InitBootmemNode> || std::is_same_v<T, FreeBootmem> ||
+    std::is_same_v<T, FreeBootmemNode> || std::is_same_v<T, ReserveBootmem> ||
+    std::is_same_v<T, ReserveBootmemNode> || std::is_same_v<T, AllocBootmem> ||
+    std::is_same_v<T, AllocBootmemNode> || std::is_same_v<T, FreeAllBootmem>;
+
+inline bool is_bootmem_op(const Op& op) {
+  return std::visit([](const auto& o) { return is_bootmem_op_v<std::decay_t<decltype(o)>>; }, op);
+}
 
 // The trace keyword of an op.
 inline std::string_view op_name(const Op& op) {

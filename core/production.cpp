@@ -135,6 +135,13 @@ class Caller {
   int operator()(const FreeAll& op) { return buddy(k_.free_all(op.max_low_pfn)); }
   int operator()(const Discard&) { return buddy(k_.discard()); }
 
+  // memblock answers bootmem's calls as a sequence of its own (core/nobootmem.hpp).
+  template <class T>
+    requires is_bootmem_op_v<T>
+  int operator()(const T&) {
+    throw std::logic_error(std::string(T::name) + " reaches memblock only through nobootmem's calls");
+  }
+
  private:
   int done(int status) {
     value = NoValue{};

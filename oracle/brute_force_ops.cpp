@@ -154,6 +154,11 @@ class BruteForceModel::Step {
     m_.discarded_ = true;
     return BuddyRelease{};
   }
+  template <class T>
+    requires is_bootmem_op_v<T>
+  Value operator()(const T&) {
+    throw std::logic_error("outside the brute-force model's domain: " + std::string(T::name));
+  }
 
  private:
   static constexpr int kAnyNode = Nid::no_node;
@@ -212,6 +217,7 @@ class Domain {
 
   template <class T>
   bool operator()(const T& op) const {
+    if constexpr (is_bootmem_op_v<T>) return false;  // memblock's calls only
     bool ok = true;
     std::apply([&](const auto&... f) { ((ok = ok && field(op, f.name, op.*f.member)), ...); },
                T::fields());

@@ -178,6 +178,13 @@ class Predict {
   std::optional<Value> operator()(const FreeAll& op) { return m_.free_all(op.max_low_pfn); }
   std::optional<Value> operator()(const Discard&) { return m_.discard(); }
 
+  // memblock's model answers bootmem's calls as the calls nobootmem makes (core/nobootmem.hpp).
+  template <class T>
+    requires is_bootmem_op_v<T>
+  std::optional<Value> operator()(const T&) {
+    throw std::logic_error(std::string(T::name) + " reaches memblock's model only through nobootmem's calls");
+  }
+
  private:
   Phys p(Phys v) const { return m_.phys(v); }
   int unassigned() const { return m_.unassigned_node(); }

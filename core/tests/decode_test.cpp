@@ -41,13 +41,17 @@ TEST(Decode, every_byte_string_decodes_the_same_way_every_time) {
   EXPECT_TRUE(decode_ops({}).empty());
 }
 
-TEST(Decode, every_op_kind_can_be_decoded_from_some_selector) {
-  std::set<std::size_t> kinds;
+TEST(Decode, every_op_kind_can_be_decoded_from_some_selector_of_its_vocabulary) {
+  std::set<std::size_t> memblock, bootmem;
   for (int selector = 0; selector < 256; ++selector) {
     const std::uint8_t byte = static_cast<std::uint8_t>(selector);
-    for (const Op& op : decode_ops(std::span(&byte, 1))) kinds.insert(op.index());
+    for (const Op& op : decode_ops(std::span(&byte, 1))) memblock.insert(op.index());
+    for (const Op& op : decode_ops(std::span(&byte, 1), Vocabulary::bootmem)) bootmem.insert(op.index());
   }
-  EXPECT_EQ(kinds.size(), std::variant_size_v<Op>);
+  EXPECT_EQ(memblock.size(), memblock_op_kinds);
+  EXPECT_EQ(*memblock.rbegin(), memblock_op_kinds - 1);
+  EXPECT_EQ(bootmem.size(), std::variant_size_v<Op> - memblock_op_kinds);
+  EXPECT_EQ(*bootmem.begin(), memblock_op_kinds);
 }
 
 TEST(Decode, values_are_drawn_toward_the_edges) {

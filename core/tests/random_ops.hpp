@@ -32,7 +32,7 @@ class RandomOps {
   }
 
   Op any() {
-    Op op = choose(std::make_index_sequence<std::variant_size_v<Op>>{});
+    Op op = choose(std::make_index_sequence<memblock_op_kinds>{});
     // A discard ends the run: every later op is refused. Keep it rare.
     if (std::holds_alternative<Discard>(op) && !chance(8)) return AllowResize{};
     return op;
