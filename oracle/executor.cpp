@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 
+#include "core/decode.hpp"
 #include "core/render.hpp"
 #include "core/trace.hpp"
 #include "oracle/known_divergences.hpp"
@@ -184,6 +185,7 @@ DifferentialExecutor::DifferentialExecutor(const Variant& variant)
     : production_(variant), knobs_(Knobs::for_build(variant.build())) {}
 
 CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
+  if (vocabulary_of(ops) == Vocabulary::bootmem) return check_bootmem(ops);
   production_.reset();
   Model model(knobs_);
   CheckResult result;

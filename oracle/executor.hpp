@@ -16,12 +16,20 @@
 // of the specification's arrays.
 // Not compared, and why: other printk text, and where a doubled array lies
 // in host memory.
+//
+// A sequence of bootmem's calls runs three ways (docs/allocators.md): on
+// bootmem against its model (outcome, the kinds of the events, every
+// node's span, bitmap, hint and last allocation's end, and an allocation
+// on its own: aligned, in one node, on pages that were free, reserved
+// after and zeroed), and, as nobootmem answered the same calls, on memblock
+// against memblock's model, with every check above.
 #pragma once
 
 #include <optional>
 #include <span>
 #include <string>
 
+#include "core/bootmem.hpp"
 #include "core/production.hpp"
 #include "oracle/model.hpp"
 
@@ -39,8 +47,21 @@ struct Divergence {
   Snapshot before;  // production state before the op
   Snapshot expected_state;
   Snapshot actual_state;
-  // The stable signature for deduplication: op kind and check.
-  std::string signature() const { return std::string(op_name(op)) + ": " + check; }
+  // When bootmem diverged: its states (the memblock ones above are then empty).
+  struct BootmemStates {
+    BootmemSnapshot before, expected, actual;
+  };
+  std::optional<BootmemStates> bootmem;
+  // When memblock diverged answering a bootmem call (`op`): the memblock call
+  // that did; the states above are memblock's.
+  std::optional<Op> memblock_call;
+  // The stable signature for deduplication: op kind (and memblock's call
+  // answering it) and check.
+  std::string signature() const {
+    std::string kind(op_name(op));
+    if (memblock_call) kind += " via " + std::string(op_name(*memblock_call));
+    return kind + ": " + check;
+  }
 };
 
 struct CheckResult {
@@ -67,6 +88,8 @@ class DifferentialExecutor {
   const Variant& variant() const { return production_.variant(); }
 
  private:
+  // A sequence of bootmem's calls: bootmem, and memblock as nobootmem answered them.
+  CheckResult check_bootmem(std::span<const Op> ops);
   std::optional<Divergence> own_dump_differs(std::span<const Op> ops, const Snapshot& expected, Snapshot actual);
 
   ProductionMemblock production_;

@@ -72,6 +72,26 @@ char state_at(const Snapshot& s, Phys addr) {
   return reserved ? 'r' : '.';
 }
 
+// bootmem's nodes, expected above actual, node by node.
+std::string render_bootmem_states(const Divergence::BootmemStates& s) {
+  auto node_lines = [](const BootmemSnapshot& snapshot, std::size_t i) -> std::string {
+    if (i >= snapshot.nodes.size()) return "(no node)";
+    const BootmemNode& n = snapshot.nodes[i];
+    std::string text = fmt::format("node {} [{:#x}, {:#x}) map {:#x} hint_idx {:#x} last_end_off {:#x}{}\n      reserved pfns:",
+                                   n.nid, n.min_pfn, n.low_pfn, n.map_pfn, n.hint_idx, n.last_end_off,
+                                   n.has_map ? "" : " (handed over)");
+    for (auto [start, end] : n.reserved) text += fmt::format(" [{:#x}, {:#x})", start, end);
+    return text;
+  };
+  std::string out;
+  const std::size_t count = std::max(s.expected.nodes.size(), s.actual.nodes.size());
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string e = node_lines(s.expected, i), a = node_lines(s.actual, i);
+    out += fmt::format("{} expected {}\n{} actual   {}\n", e == a ? ' ' : '*', e, e == a ? ' ' : '*', a);
+  }
+  return out.empty() ? "  no bootmem nodes\n" : out;
+}
+
 }  // namespace
 
 std::string render_picture(const Snapshot& expected, const Snapshot& actual, Phys lo, Phys hi) {
@@ -96,6 +116,9 @@ std::string render_divergence(const Divergence& d) {
   out += fmt::format("  actual:    {}\n", d.actual);
   if (d.check != "outcome")
     out += fmt::format("  outcome:   {} (as expected)\n", render_outcome(d.actual_outcome));
+  if (d.memblock_call)
+    out += fmt::format("  memblock answered it (as nobootmem did) with: {}\n", format_op(*d.memblock_call));
+  if (d.bootmem) return out + '\n' + render_bootmem_states(*d.bootmem);
   out += '\n';
   side_by_side(out, "memory", d.expected_state.memory, d.actual_state.memory);
   out += '\n';

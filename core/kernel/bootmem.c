@@ -50,7 +50,18 @@ static void bm_limit(int line, const char *what)
 	longjmp(bm_unwind, 1);
 }
 
+static void bm_warn(int line, const char *what)
+{
+	mb_host_event(MB_EVENT_WARN, "bootmem.c", line, what);
+}
+
 #define BUG() bm_bug(__LINE__, "BUG()")
+#define WARN_ON(condition) ({						\
+	int __ret_warn_on = !!(condition);				\
+	if (__builtin_expect(__ret_warn_on, 0))				\
+		bm_warn(__LINE__, "WARN_ON(" #condition ")");		\
+	__builtin_expect(__ret_warn_on, 0);				\
+})
 #define BUG_ON(condition) do {						\
 	if (__builtin_expect(!!(condition), 0))				\
 		bm_bug(__LINE__, "BUG_ON(" #condition ")");		\
@@ -156,6 +167,10 @@ static void __free(bootmem_data_t *bdata, unsigned long sidx, unsigned long eidx
 {
 	unsigned long idx;
 
+	/* A node that was never initialised has no bitmap. */
+	if (WARN_ON(bdata->node_bootmem_map == NULL))
+		return;
+
 	/* The next search starts no higher than what was freed. */
 	if (bdata->hint_idx > sidx)
 		bdata->hint_idx = sidx;
@@ -169,6 +184,9 @@ static int __reserve(bootmem_data_t *bdata, unsigned long sidx, unsigned long ei
 {
 	unsigned long idx;
 	int exclusive = flags & BOOTMEM_EXCLUSIVE;
+
+	if (WARN_ON(bdata->node_bootmem_map == NULL))
+		return 0;
 
 	for (idx = sidx; idx < eidx; idx++)
 		if (test_and_set_bit(idx, bdata->node_bootmem_map)) {
@@ -560,12 +578,23 @@ static int bm_reserve_node(int nid, uint64_t addr, uint64_t size, int flags, int
 	BM_GUARDED(*ret = reserve_bootmem_node(bm_node(nid), addr, size, flags));
 }
 
+/*
+ * With align 0, align_off() rounds to nothing and the packing path computes
+ * an offset below the node; bootmem's callers always passed an alignment.
+ */
+static void bm_check_align(uint64_t align)
+{
+	if (!align)
+		bm_limit(__LINE__, "align 0 is outside bootmem's specification");
+}
+
 static int bm_alloc(uint64_t size, uint64_t align, uint64_t goal, uint64_t limit, int *found,
 		    uint64_t *phys)
 {
 	BM_GUARDED({
 		unsigned long addr = 0;
 
+		bm_check_align(align);
 		*found = ___alloc_bootmem_nopanic(size, align, goal, limit, &addr);
 		*phys = addr;
 	});
@@ -577,6 +606,7 @@ static int bm_alloc_node(int nid, uint64_t size, uint64_t align, uint64_t goal, 
 	BM_GUARDED({
 		unsigned long addr = 0;
 
+		bm_check_align(align);
 		*found = ___alloc_bootmem_node_nopanic(bm_node(nid), size, align, goal, limit, &addr);
 		*phys = addr;
 	});
