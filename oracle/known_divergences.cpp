@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 namespace mbfuzz::oracle {
 namespace {
@@ -192,6 +193,69 @@ bool truncation_unreserves_region_array(const Divergence& d, const Knobs&) {
                     wiped(d.actual_state.reserved, d.expected_state.reserved));
 }
 
+// mark_bootmem_node() takes eidx = end - node_min_pfn without checking that
+// end is not below the node: a range whose rounded end falls below the first
+// pfn of the node holding its start (a free of less than a page just below
+// a node boundary; a reservation whose end wraps past 2^64) makes eidx
+// wrap, and the loop marks from the range's start to the end of the bitmap
+// and past it. The specification marks nothing for such a range.
+bool bootmem_range_below_node_wraps(const Divergence& d, const Knobs&) {
+  if (!d.bootmem) return false;
+  constexpr Phys page = 4096;
+  auto up = [](Phys a) { return (a + page - 1) / page; };
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> range;  // [start, end) in pfns
+  std::optional<int> nid;
+  std::visit(
+      [&](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, FreeBootmem> || std::is_same_v<T, FreeBootmemNode>)
+          range = {up(o.base), (o.base + o.size) / page};
+        if constexpr (std::is_same_v<T, ReserveBootmem> || std::is_same_v<T, ReserveBootmemNode>)
+          range = {o.base / page, up(o.base + o.size)};
+        if constexpr (std::is_same_v<T, FreeBootmemNode> || std::is_same_v<T, ReserveBootmemNode>) nid = o.nid.value;
+      },
+      d.op);
+  if (!range) return false;
+  const auto [start, end] = *range;
+  for (const BootmemNode& n : d.bootmem->before.nodes) {
+    const bool chosen = nid ? n.nid == *nid : (n.min_pfn <= start && start < n.low_pfn);
+    if (chosen) return start >= n.min_pfn && end < n.min_pfn;
+  }
+  return false;
+}
+
+// free_all_bootmem_core() reads the bitmap a word (64 pages) at a time from
+// each 64-aligned pfn; when the node's first pfn is not a multiple of 64,
+// each read straddles two words, and the last read, with fewer than 64
+// pages left, takes only the first word: the node's last free pages beyond
+// it are never handed over. Exactly those pages are missing.
+bool bootmem_free_all_skips_node_tail(const Divergence& d, const Knobs&) {
+  if (!op_as<FreeAllBootmem>(d) || d.check != "outcome" || !d.bootmem) return false;
+  const auto* expected = std::get_if<BuddyRelease>(&d.expected_outcome.value);
+  const auto* actual = std::get_if<BuddyRelease>(&d.actual_outcome.value);
+  if (!expected || !actual) return false;
+  std::vector<std::uint64_t> skipped;  // free pfns past the last word read
+  for (const BootmemNode& n : d.bootmem->before.nodes) {
+    const std::uint64_t first_word_pages = n.min_pfn % 64;
+    const std::uint64_t last_read = n.low_pfn / 64 * 64;
+    if (!n.has_map || first_word_pages == 0 || n.low_pfn % 64 <= first_word_pages || last_read <= n.min_pfn) continue;
+    for (std::uint64_t pfn = last_read + first_word_pages; pfn < n.low_pfn; ++pfn) {
+      const bool reserved = std::any_of(n.reserved.begin(), n.reserved.end(),
+                                        [&](const auto& run) { return run.first <= pfn && pfn < run.second; });
+      if (!reserved) skipped.push_back(pfn);
+    }
+  }
+  if (skipped.empty()) return false;
+  BuddyRelease without = *expected;
+  for (std::uint64_t pfn : skipped) {
+    auto it = std::find(without.blocks.begin(), without.blocks.end(), PageBlock{pfn, 0});
+    if (it == without.blocks.end()) return false;
+    without.blocks.erase(it);
+  }
+  without.totalram_pages -= static_cast<long>(skipped.size());
+  return without == *actual;
+}
+
 constexpr std::array entries{
     KnownDivergence{
         "trim-memory-total-size",
@@ -255,6 +319,28 @@ constexpr std::array entries{
         "memblock_double_array() reserved (line 493) while memblock.memory.regions still points "
         "there; memory added back over it is free, and the next zeroing allocation wipes the array.",
         truncation_unreserves_region_array},
+    KnownDivergence{
+        "bootmem-free-all-skips-node-tail",
+        "free_all_bootmem never hands over a node's last free pages when the node does not start on a 64-page "
+        "boundary",
+        "bootmem as in Linux 4.19 (mm/bootmem.c, removed in 4.20; found by mbfuzz's random differential test)",
+        "free_all_bootmem_core() (4.19 mm/bootmem.c) builds `vec` from map[idx / BITS_PER_LONG] >> shift and "
+        "ORs in the next word only `if (end - start >= BITS_PER_LONG)`; with node_min_pfn % 64 == m != 0, the "
+        "last read starts at the last 64-aligned pfn A with end - A < 64, covers only [A, A + m), and the loop "
+        "then moves past end: the free pages of [A + m, end) stay out of the buddy allocator and totalram_pages.",
+        bootmem_free_all_skips_node_tail},
+    KnownDivergence{
+        "bootmem-range-below-node-wraps",
+        "bootmem marks from a range's start to the end of the bitmap and past it when the range ends below "
+        "the node holding its start",
+        "bootmem as in Linux 4.19 (mm/bootmem.c, removed in 4.20; found by mbfuzz's random differential test)",
+        "mark_bootmem_node() (4.19 mm/bootmem.c) checks start >= node_min_pfn and end <= node_low_pfn, then "
+        "sets eidx = end - node_min_pfn, which wraps when end < node_min_pfn: free_bootmem(addr, size) of "
+        "less than a page in the page just below a node boundary (PFN_UP(addr) is the next node's first "
+        "pfn, PFN_DOWN(addr + size) the one before) clears the next node's bits from its first page until "
+        "a free one (BUG()) or past the bitmap; free_bootmem() of such a range in the last page of the last "
+        "node is BUG() in mark_bootmem() instead (the model agrees there).",
+        bootmem_range_below_node_wraps},
 };
 
 }  // namespace

@@ -163,6 +163,20 @@ static unsigned long init_bootmem_core(bootmem_data_t *bdata, unsigned long maps
 
 /* ---- marking ------------------------------------------------------------------- */
 
+/*
+ * Not bootmem's: the simulation's guard. A range that ends below its node's
+ * first pfn makes eidx wrap, and the kernel's loops then walk past the end
+ * of the bitmap, writing over whatever lies after it; here that stops the
+ * call, reported as a BUG so that no finding is lost.
+ */
+static void bm_check_in_bitmap(bootmem_data_t *bdata, unsigned long idx)
+{
+	unsigned long bits = bootmap_bytes(bdata->node_low_pfn - bdata->node_min_pfn) * BITS_PER_BYTE;
+
+	if (idx >= bits)
+		bm_bug(__LINE__, "bitmap overrun: the kernel would write past the node's bitmap");
+}
+
 static void __free(bootmem_data_t *bdata, unsigned long sidx, unsigned long eidx)
 {
 	unsigned long idx;
@@ -175,9 +189,11 @@ static void __free(bootmem_data_t *bdata, unsigned long sidx, unsigned long eidx
 	if (bdata->hint_idx > sidx)
 		bdata->hint_idx = sidx;
 
-	for (idx = sidx; idx < eidx; idx++)
+	for (idx = sidx; idx < eidx; idx++) {
+		bm_check_in_bitmap(bdata, idx);
 		if (!test_and_clear_bit(idx, bdata->node_bootmem_map))
 			BUG();
+	}
 }
 
 static int __reserve(bootmem_data_t *bdata, unsigned long sidx, unsigned long eidx, int flags)
@@ -188,13 +204,15 @@ static int __reserve(bootmem_data_t *bdata, unsigned long sidx, unsigned long ei
 	if (WARN_ON(bdata->node_bootmem_map == NULL))
 		return 0;
 
-	for (idx = sidx; idx < eidx; idx++)
+	for (idx = sidx; idx < eidx; idx++) {
+		bm_check_in_bitmap(bdata, idx);
 		if (test_and_set_bit(idx, bdata->node_bootmem_map)) {
 			if (exclusive) {
 				__free(bdata, sidx, idx);
 				return -EBUSY;
 			}
 		}
+	}
 	return 0;
 }
 
