@@ -32,13 +32,17 @@ mbfuzz=$work/tools/cli/mbfuzz
 
 seeds=$work/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{memblock,trace_parser,dtb_boot,e820_boot,log_boot}
+mkdir -p "$seeds"/{memblock,bootmem,trace_parser,dtb_boot,e820_boot,log_boot}
 traces=$(find "$root/corpus/traces" "$root/corpus/known" "$root/corpus/regressions" "$root/corpus/boundaries" "$root/corpus/boot/traces" \
            -name '*.trace' | sort)
 for trace in $traces; do
   name=$(echo "${trace#"$root"/corpus/}" | tr / -)
   "$mbfuzz" encode "$trace" -o "$seeds/memblock/${name%.trace}"
   cp "$trace" "$seeds/trace_parser/$name"
+done
+for trace in "$root"/corpus/bootmem/*.trace; do
+  "$mbfuzz" encode "$trace" -o "$seeds/bootmem/$(basename "$trace" .trace)"
+  cp "$trace" "$seeds/trace_parser/bootmem-$(basename "$trace")"
 done
 cp "$root"/corpus/bad/*.trace "$seeds/trace_parser/"
 cp "$root"/corpus/boot/e820/*.e820 "$root"/corpus/bad/*.e820 "$seeds/e820_boot/"

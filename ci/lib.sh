@@ -144,6 +144,22 @@ encode_fuzz_seeds() {
   done
 }
 
+# encode_bootmem_seeds MBFUZZ DIR: the bootmem fuzz target's seeds as bytes
+# in DIR: the traces of bootmem's calls (corpus/bootmem).
+encode_bootmem_seeds() {
+  local mbfuzz=$1 seeds=$2 trace
+  mkdir -p "$seeds"
+  for trace in corpus/bootmem/*.trace; do
+    [ -f "$trace" ] && "$mbfuzz" encode "$trace" -o "$seeds/$(basename "$trace" .trace)"
+  done
+}
+
+# fuzz_target BUILD VARIANT: the fuzz target of a variant (numa64, ...,
+# bootmem) in the fuzz build BUILD.
+fuzz_target() {
+  if [ "$2" = bootmem ]; then echo "$1/fuzz/bootmem_fuzzer"; else echo "$1/fuzz/memblock_$2_fuzzer"; fi
+}
+
 # Extra flags for the fuzzer when crash_signature reproduces an input (e.g.
 # -timeout=10, so a hang is reported in seconds); none by default.
 TRIAGE_REPRO_FLAGS=()
@@ -167,14 +183,17 @@ crash_signature() {
 # (`mbfuzz minimize`), test.c and minimized-report.txt.
 write_finding() {
   local variant=$1 mbfuzz=$2 input=$3 signature=$4 dir=$5
+  # bootmem's fuzz target decodes bootmem's calls; memblock answers them on numa64.
+  local as=(--variant "$variant")
+  [ "$variant" = bootmem ] && as=(--variant numa64 --vocabulary bootmem)
   mkdir -p "$dir"
   cp "$input" "$dir/input"
   cp "$input.log" "$dir/fuzzer.log"
   echo "$signature" >"$dir/signature"
-  "$mbfuzz" repro --variant "$variant" --format bytes "$input" --emit-trace "$dir/finding.trace" \
+  "$mbfuzz" repro "${as[@]}" --format bytes "$input" --emit-trace "$dir/finding.trace" \
     >"$dir/report.txt" 2>&1 || true
-  if "$mbfuzz" minimize --variant "$variant" "$dir/finding.trace" -o "$dir/minimized.trace" 2>>"$dir/report.txt"; then
-    "$mbfuzz" repro --variant "$variant" "$dir/minimized.trace" --emit-c "$dir/test.c" \
+  if "$mbfuzz" minimize "${as[@]}" "$dir/finding.trace" -o "$dir/minimized.trace" 2>>"$dir/report.txt"; then
+    "$mbfuzz" repro "${as[@]}" "$dir/minimized.trace" --emit-c "$dir/test.c" \
       >"$dir/minimized-report.txt" 2>&1 || true
   fi
 }

@@ -17,6 +17,7 @@ constexpr int exit_bad_input = 2;
 struct FindingOptions {
   std::string input;           // a text trace or a fuzzer's binary input
   std::string format = "auto";  // auto, text or bytes
+  std::string vocabulary = "memblock";  // how bytes decode: memblock's calls or bootmem's
   std::string variant;
   std::string emit_trace;      // repro: write the trace here
   std::string emit_c;          // repro: write a kernel-suite test here

@@ -52,8 +52,10 @@ std::optional<Input> read_input(const FindingOptions& options) {
     }
   }
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(content.data());
-  std::vector<Op> ops = decode_ops(std::span(bytes, content.size()));
-  return Input{std::move(ops), fmt::format("{} bytes, byte format v{}", content.size(), byte_format_version)};
+  const Vocabulary vocabulary = options.vocabulary == "bootmem" ? Vocabulary::bootmem : Vocabulary::memblock;
+  std::vector<Op> ops = decode_ops(std::span(bytes, content.size()), vocabulary);
+  return Input{std::move(ops), fmt::format("{} bytes, byte format v{}, {}'s calls", content.size(),
+                                           byte_format_version, vocabulary_name(vocabulary))};
 }
 
 const Variant* variant_of(const FindingOptions& options) {

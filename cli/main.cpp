@@ -15,6 +15,8 @@
 
 #include "cli/commands.hpp"
 #include "core/boot/log.hpp"
+#include "core/bootmem.hpp"
+#include "core/decode.hpp"
 #include "core/expect.hpp"
 #include "core/production.hpp"
 #include "core/render.hpp"
@@ -78,8 +80,32 @@ std::optional<std::vector<Trace>> read_traces(const RunOptions& options, const B
   return traces;
 }
 
-// Runs one trace on one variant; returns whether every call completed.
+// Runs a trace of bootmem's calls on bootmem; returns whether every call completed.
+bool replay_bootmem(const Trace& trace, bool quiet) {
+  ProductionBootmem bootmem;
+  bool all_completed = true;
+  if (!quiet) fmt::print("# {} on bootmem\n", trace.source);
+  for (std::size_t i = 0; i < trace.ops.size(); ++i) {
+    Outcome outcome = bootmem.run(trace.ops[i]);
+    const bool completed = outcome.status != Outcome::Status::aborted;
+    all_completed = all_completed && completed;
+    if (!quiet || !completed)
+      fmt::print("{}:{}: {}\n    {}\n", trace.source, trace.lines[i], format_op(trace.ops[i]), render_outcome(outcome));
+  }
+  if (!quiet) fmt::print("\n{}", render_bootmem(bootmem.snapshot()));
+  return all_completed;
+}
+
+// Runs one trace on one variant (a trace of bootmem's calls on bootmem);
+// returns whether every call completed.
 bool replay_one(const Trace& trace, const Variant& variant, bool quiet) {
+  if (vocabulary_of(trace.ops) == Vocabulary::bootmem) {
+    if (!std::all_of(trace.ops.begin(), trace.ops.end(), is_bootmem_op)) {
+      fmt::print(stderr, "{}: mixes memblock's calls and bootmem's: neither allocator answers both\n", trace.source);
+      return false;
+    }
+    return replay_bootmem(trace, quiet);
+  }
   ProductionMemblock memblock(variant);
   bool all_completed = true;
   if (!quiet) fmt::print("# {} on {} (Linux {})\n", trace.source, variant.name(), variant.build().kernel_version);
@@ -178,6 +204,10 @@ void add_finding_input(CLI::App* command, cli::FindingOptions& options, const st
   command->add_option("--variant", options.variant, variant_help);
   command->add_option("--format", options.format, "How to read the input")
       ->check(CLI::IsMember({"auto", "text", "bytes"}))
+      ->capture_default_str();
+  command->add_option("--vocabulary", options.vocabulary,
+                      "Whose calls fuzzer bytes stand for (the fuzz target's): memblock's or bootmem's")
+      ->check(CLI::IsMember({"memblock", "bootmem"}))
       ->capture_default_str();
 }
 

@@ -136,4 +136,15 @@ std::vector<std::string> render_memblock_dump(const Snapshot& snapshot, const Bu
   return lines;
 }
 
+std::string render_bootmem(const BootmemSnapshot& snapshot) {
+  std::string out = fmt::format("bootmem: {} node(s)\n", snapshot.nodes.size());
+  for (const BootmemNode& n : snapshot.nodes) {
+    out += fmt::format("  node {}: pfns [{:#x}, {:#x}), bitmap at pfn {:#x}, hint_idx {:#x}, last_end_off {:#x}{}\n",
+                       n.nid, n.min_pfn, n.low_pfn, n.map_pfn, n.hint_idx, n.last_end_off,
+                       n.has_map ? "" : ", handed over to the buddy allocator");
+    for (auto [start, end] : n.reserved) out += fmt::format("    reserved [{:#x}, {:#x})\n", start, end);
+  }
+  return out;
+}
+
 }  // namespace mbfuzz

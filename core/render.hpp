@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/bootmem.hpp"
 #include "core/outcome.hpp"
 #include "core/snapshot.hpp"
 #include "core/variant.hpp"
@@ -19,6 +20,10 @@ std::string render_outcome(const Outcome& outcome);
 std::string render_snapshot(const Snapshot& snapshot);
 
 std::string render_flags(std::uint32_t flags);
+
+// bootmem's nodes in list order: span, bitmap place, hint, the last
+// allocation's end, and the runs of reserved pages.
+std::string render_bootmem(const BootmemSnapshot& snapshot);
 
 // The lines memblock_dump_all() prints of this state when booted with
 // memblock=debug, as a kernel of this build prints them: %pa is 0x and every
