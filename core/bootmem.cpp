@@ -10,7 +10,13 @@
 namespace mbfuzz {
 namespace {
 
-bool in_use = false;
+std::vector<BootmemBuild> broken_builds() {
+  std::vector<BootmemBuild> builds;
+  for (std::size_t i = 0; i < bm_broken_count; ++i)
+    builds.push_back(BootmemBuild{bm_broken_builds[i].name, bm_broken_builds[i].kernel});
+  return builds;
+}
+
 
 // Did the memsets recorded during the call cover [start, end)?
 bool zeroed_during_call(Phys start, Phys end) {
@@ -29,47 +35,49 @@ int flags_of(bool exclusive) { return exclusive ? BM_EXCLUSIVE : 0; }
 // One bootmem call per op; returns the call's status and fills `value`.
 class Caller {
  public:
+  explicit Caller(const bm_kernel& k) : k_(k) {}
+
   Value value;
 
   int operator()(const InitBootmemNode& op) {
     std::uint64_t mapsize = 0;
-    int status = bm_kernel.init_node(op.nid.value, op.start_pfn, op.end_pfn, op.map_pfn, &mapsize);
+    int status = k_.init_node(op.nid.value, op.start_pfn, op.end_pfn, op.map_pfn, &mapsize);
     value = Address{mapsize};
     return status;
   }
-  int operator()(const FreeBootmem& op) { return none(bm_kernel.free(op.base, op.size)); }
+  int operator()(const FreeBootmem& op) { return none(k_.free(op.base, op.size)); }
   int operator()(const FreeBootmemNode& op) {
-    return none(bm_kernel.free_node(op.nid.value, op.base, op.size));
+    return none(k_.free_node(op.nid.value, op.base, op.size));
   }
   int operator()(const ReserveBootmem& op) {
     int ret = 0;
-    int status = bm_kernel.reserve(op.base, op.size, flags_of(op.exclusive), &ret);
+    int status = k_.reserve(op.base, op.size, flags_of(op.exclusive), &ret);
     value = Errno{ret};
     return status;
   }
   int operator()(const ReserveBootmemNode& op) {
     int ret = 0;
-    int status = bm_kernel.reserve_node(op.nid.value, op.base, op.size, flags_of(op.exclusive), &ret);
+    int status = k_.reserve_node(op.nid.value, op.base, op.size, flags_of(op.exclusive), &ret);
     value = Errno{ret};
     return status;
   }
   int operator()(const AllocBootmem& op) {
     int found = 0;
     std::uint64_t phys = 0;
-    int status = bm_kernel.alloc(op.size, op.align, op.goal, op.limit, &found, &phys);
+    int status = k_.alloc(op.size, op.align, op.goal, op.limit, &found, &phys);
     value = allocation(found, phys, op.size);
     return status;
   }
   int operator()(const AllocBootmemNode& op) {
     int found = 0;
     std::uint64_t phys = 0;
-    int status = bm_kernel.alloc_node(op.nid.value, op.size, op.align, op.goal, op.limit, &found, &phys);
+    int status = k_.alloc_node(op.nid.value, op.size, op.align, op.goal, op.limit, &found, &phys);
     value = allocation(found, phys, op.size);
     return status;
   }
   int operator()(const FreeAllBootmem&) {
     std::uint64_t pages = 0;
-    int status = bm_kernel.free_all(&pages);
+    int status = k_.free_all(&pages);
     value = host::recording().buddy;
     return status;
   }
@@ -89,28 +97,49 @@ class Caller {
     if (!found) return Allocation{};
     return Allocation{Allocation::Kind::memory, phys, zeroed_during_call(phys, phys + size)};
   }
+
+  const bm_kernel& k_;
 };
 
 void collect_run(void* ctx, std::uint64_t start, std::uint64_t end) {
   static_cast<BootmemNode*>(ctx)->reserved.emplace_back(start, end);
 }
 
+// One ProductionBootmem per build at a time: its state is the build's globals.
+std::vector<const bm_kernel*>& in_use() {
+  static std::vector<const bm_kernel*> kernels;
+  return kernels;
+}
+
 }  // namespace
 
-ProductionBootmem::ProductionBootmem() {
-  if (in_use) throw std::logic_error("a ProductionBootmem already exists");
-  in_use = true;
+const BootmemBuild& bootmem_as_written() {
+  static const BootmemBuild build{"bootmem", &bm_bootmem};
+  return build;
+}
+
+std::span<const BootmemBuild> broken_bootmem_builds() {
+  static const std::vector<BootmemBuild> builds = broken_builds();
+  return builds;
+}
+
+ProductionBootmem::ProductionBootmem(const BootmemBuild& build) : build_(build) {
+  auto& kernels = in_use();
+  if (std::find(kernels.begin(), kernels.end(), build_.kernel) != kernels.end())
+    throw std::logic_error("a ProductionBootmem of " + std::string(build_.name) + " already exists");
+  kernels.push_back(build_.kernel);
   reset();
 }
 
 ProductionBootmem::~ProductionBootmem() {
-  bm_kernel.reset();
+  build_.kernel->reset();
   host::reset_memory();
-  in_use = false;
+  auto& kernels = in_use();
+  kernels.erase(std::find(kernels.begin(), kernels.end(), build_.kernel));
 }
 
 void ProductionBootmem::reset() {
-  bm_kernel.reset();
+  build_.kernel->reset();
   host::reset_memory();
   host::start_recording();
   released_ = false;
@@ -123,7 +152,7 @@ Outcome ProductionBootmem::run(const Op& op) {
     outcome.status = Outcome::Status::refused;
     return outcome;
   }
-  Caller caller;
+  Caller caller(*build_.kernel);
   int status = std::visit(caller, op);
   outcome.status = status == MB_DONE ? Outcome::Status::completed : Outcome::Status::aborted;
   outcome.value = std::move(caller.value);
@@ -134,12 +163,13 @@ Outcome ProductionBootmem::run(const Op& op) {
 
 BootmemSnapshot ProductionBootmem::snapshot() const {
   std::vector<bm_node_info> raw(BM_MAX_NUMNODES);
-  raw.resize(bm_kernel.nodes(raw.data(), raw.size()));
+  const bm_kernel& k = *build_.kernel;
+  raw.resize(k.nodes(raw.data(), raw.size()));
   BootmemSnapshot s;
   for (const bm_node_info& n : raw) {
     BootmemNode node{n.nid, n.node_min_pfn, n.node_low_pfn, n.map_pfn, n.hint_idx, n.last_end_off,
                      n.has_map != 0, {}};
-    bm_kernel.reserved_runs(n.nid, collect_run, &node);
+    k.reserved_runs(n.nid, collect_run, &node);
     s.nodes.push_back(std::move(node));
   }
   return s;

@@ -4,13 +4,28 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/op.hpp"
 #include "core/outcome.hpp"
 
+struct bm_kernel;
+
 namespace mbfuzz {
+
+// A build of bootmem.c: as written, or (in test builds) one of the broken
+// copies of ci/bootmem-mutants.list that the checks are seen to catch.
+struct BootmemBuild {
+  std::string_view name;  // "bootmem", or the mutant's name
+  const bm_kernel* kernel = nullptr;
+};
+
+const BootmemBuild& bootmem_as_written();
+// Empty unless the program was built with the tests.
+std::span<const BootmemBuild> broken_bootmem_builds();
 
 // One node's bootmem_data as plain data.
 struct BootmemNode {
@@ -33,8 +48,8 @@ struct BootmemSnapshot {
 
 class ProductionBootmem {
  public:
-  // bootmem's state is global to the process: one instance at a time.
-  ProductionBootmem();
+  // bootmem's state is global to each build: one instance at a time.
+  explicit ProductionBootmem(const BootmemBuild& build = bootmem_as_written());
   ~ProductionBootmem();
   ProductionBootmem(const ProductionBootmem&) = delete;
   ProductionBootmem& operator=(const ProductionBootmem&) = delete;
@@ -48,7 +63,10 @@ class ProductionBootmem {
 
   BootmemSnapshot snapshot() const;
 
+  const BootmemBuild& build() const { return build_; }
+
  private:
+  const BootmemBuild& build_;
   bool released_ = false;
 };
 

@@ -108,7 +108,7 @@ CheckResult DifferentialExecutor::check_bootmem(std::span<const Op> ops) {
     return result;
   }
   {
-    ProductionBootmem production;
+    ProductionBootmem production(bootmem_);
     BootmemModel model;
     BootmemSnapshot state = production.snapshot();
     for (std::size_t i = 0; i < ops.size(); ++i) {

@@ -247,8 +247,9 @@ std::optional<Outcome> BootmemModel::run(const Op& op) {
         } else if constexpr (requires { o.nid; }) {
           if (!valid_nid(o.nid)) return std::nullopt;
         }
-        if constexpr (requires { o.align; }) {
-          if (o.align == 0) return std::nullopt;
+        if constexpr (requires { o.align; o.size; }) {
+          // Requests bootmem's callers never made (docs/allocators.md).
+          if (o.align == 0 || o.size > ~Phys{0} - page_size + 1) return std::nullopt;
         }
         if constexpr (!is_bootmem_op_v<T>) {
           throw std::logic_error(std::string("bootmem's model does not answer ") + std::string(T::name));

@@ -181,8 +181,8 @@ bool same_globals(const Snapshot& a, const Snapshot& b) {
 
 }  // namespace
 
-DifferentialExecutor::DifferentialExecutor(const Variant& variant)
-    : production_(variant), knobs_(Knobs::for_build(variant.build())) {}
+DifferentialExecutor::DifferentialExecutor(const Variant& variant, const BootmemBuild& bootmem)
+    : production_(variant), bootmem_(bootmem), knobs_(Knobs::for_build(variant.build())) {}
 
 CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
   if (vocabulary_of(ops) == Vocabulary::bootmem) return check_bootmem(ops);

@@ -80,7 +80,9 @@ struct CheckResult {
 
 class DifferentialExecutor {
  public:
-  explicit DifferentialExecutor(const Variant& variant);
+  // Sequences of bootmem's calls run on `bootmem` (a broken build, to see
+  // the checks catch it).
+  explicit DifferentialExecutor(const Variant& variant, const BootmemBuild& bootmem = bootmem_as_written());
 
   // Runs `ops` from a freshly booted state.
   CheckResult check(std::span<const Op> ops);
@@ -93,6 +95,7 @@ class DifferentialExecutor {
   std::optional<Divergence> own_dump_differs(std::span<const Op> ops, const Snapshot& expected, Snapshot actual);
 
   ProductionMemblock production_;
+  const BootmemBuild& bootmem_;
   Knobs knobs_;
 };
 

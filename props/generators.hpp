@@ -126,7 +126,7 @@ rc::Gen<Op> op_of(Space space) {
   });
 }
 
-// Any op; `discard` (after which every call is refused) rarely.
+// Any of memblock's ops; `discard` (after which every call is refused) rarely.
 template <std::size_t... I>
 rc::Gen<Op> any_op(Space space, std::index_sequence<I...>) {
   return rc::gen::weightedOneOf<Op>(
@@ -138,7 +138,7 @@ rc::Gen<Op> any_op(Space space, std::index_sequence<I...>) {
         op_of<std::variant_alternative_t<I, Op>>(space)}...});
 }
 inline rc::Gen<Op> any_op(Space space = Space::full) {
-  return any_op(space, std::make_index_sequence<std::variant_size_v<Op>>{});
+  return any_op(space, std::make_index_sequence<memblock_op_kinds>{});
 }
 
 // The boot layouts of real machines (corpus/boot/traces: device trees of

@@ -597,13 +597,17 @@ static int bm_reserve_node(int nid, uint64_t addr, uint64_t size, int flags, int
 }
 
 /*
- * With align 0, align_off() rounds to nothing and the packing path computes
- * an offset below the node; bootmem's callers always passed an alignment.
+ * Requests outside bootmem's specification, which its callers never made:
+ * align 0 (align_off() then rounds to nothing and the packing path computes
+ * an offset below the node), and a size so large that PFN_UP(size) wraps to
+ * a handful of pages.
  */
-static void bm_check_align(uint64_t align)
+static void bm_check_request(uint64_t size, uint64_t align)
 {
 	if (!align)
 		bm_limit(__LINE__, "align 0 is outside bootmem's specification");
+	if (size > ULONG_MAX - PAGE_SIZE + 1)
+		bm_limit(__LINE__, "a size whose PFN_UP() wraps is outside bootmem's specification");
 }
 
 static int bm_alloc(uint64_t size, uint64_t align, uint64_t goal, uint64_t limit, int *found,
@@ -612,7 +616,7 @@ static int bm_alloc(uint64_t size, uint64_t align, uint64_t goal, uint64_t limit
 	BM_GUARDED({
 		unsigned long addr = 0;
 
-		bm_check_align(align);
+		bm_check_request(size, align);
 		*found = ___alloc_bootmem_nopanic(size, align, goal, limit, &addr);
 		*phys = addr;
 	});
@@ -624,7 +628,7 @@ static int bm_alloc_node(int nid, uint64_t size, uint64_t align, uint64_t goal, 
 	BM_GUARDED({
 		unsigned long addr = 0;
 
-		bm_check_align(align);
+		bm_check_request(size, align);
 		*found = ___alloc_bootmem_node_nopanic(bm_node(nid), size, align, goal, limit, &addr);
 		*phys = addr;
 	});
@@ -679,7 +683,12 @@ static void bm_reserved_runs(int nid, bm_run_sink sink, void *ctx)
 	}
 }
 
-const struct bm_kernel bm_kernel = {
+/* A broken copy (ci/bootmem-mutants.list) is built under another name. */
+#ifndef BM_INSTANCE
+#define BM_INSTANCE bm_bootmem
+#endif
+
+const struct bm_kernel BM_INSTANCE = {
 	.reset = bm_reset,
 	.init_node = bm_init_node,
 	.free = bm_free,

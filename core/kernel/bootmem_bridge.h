@@ -73,7 +73,19 @@ struct bm_kernel {
 	void (*reserved_runs)(int nid, bm_run_sink sink, void *ctx);
 };
 
-extern const struct bm_kernel bm_kernel;
+/* bootmem as written (core/kernel/bootmem.c). */
+extern const struct bm_kernel bm_bootmem;
+
+/*
+ * Deliberately broken copies, one bug each (ci/bootmem-mutants.list), in
+ * test builds: the checks are seen to catch them. Empty otherwise.
+ */
+struct bm_broken {
+	const char *name;
+	const struct bm_kernel *kernel;
+};
+extern const struct bm_broken bm_broken_builds[];
+extern const size_t bm_broken_count;
 
 #ifdef __cplusplus
 }

@@ -42,14 +42,18 @@ class RandomBootmemOps {
     const int count = 1 + static_cast<int>(below(3));
     // Most nodes start on a 64-page boundary, as real ones do; some do not.
     std::uint64_t start = (1 + below(64)) * 64 + (chance(4) ? below(64) : 0);
+    std::vector<Op> inits;
     for (int nid = 0; nid < count; ++nid) {
       const std::uint64_t pages = 16 + below(300);
       nodes_.emplace_back(start, start + pages);
       // The bitmap at the node's start, as arches put it, or just below.
       const std::uint64_t map = chance(4) ? start - 1 : start;
-      ops.push_back(InitBootmemNode{.nid = Nid{nid}, .start_pfn = start, .end_pfn = start + pages, .map_pfn = map});
+      inits.push_back(InitBootmemNode{.nid = Nid{nid}, .start_pfn = start, .end_pfn = start + pages, .map_pfn = map});
       start += pages + (chance(2) ? 0 : below(100));  // contiguous, or a gap
     }
+    // Nodes come up in any order; bootmem keeps them sorted.
+    if (chance(3)) std::reverse(inits.begin(), inits.end());
+    ops.insert(ops.end(), inits.begin(), inits.end());
     // The RAM: each node's pages (or all at once when they touch), then the bitmaps.
     for (auto [s, e] : nodes_) ops.push_back(FreeBootmem{.base = s * page, .size = (e - s) * page});
     for (auto [s, e] : nodes_)

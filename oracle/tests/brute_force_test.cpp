@@ -101,7 +101,7 @@ class InDomainOps {
   Op any() {
     if (chance(8)) return memory_add();
     if (chance(8)) return make<Reserve>();
-    Op op = choose(std::make_index_sequence<std::variant_size_v<Op>>{});
+    Op op = choose(std::make_index_sequence<memblock_op_kinds>{});
     if (std::holds_alternative<SetNode>(op) && !build_.numa) return any();  // empty without NUMA
     if (std::holds_alternative<Discard>(op) && !chance(10)) return any();   // it ends the run
     return op;
@@ -263,7 +263,7 @@ TEST_P(BruteForceCrossCheck, interval_model_and_page_array_model_agree_after_eve
   if (HasFailure()) return;  // the mismatch says it all
   // Agreement proves little unless every op ran (set_node only where
   // CONFIG_NUMA gives it a meaning) and allocations both succeeded and failed.
-  for (std::string_view name : every_op_name(std::make_index_sequence<std::variant_size_v<Op>>{})) {
+  for (std::string_view name : every_op_name(std::make_index_sequence<memblock_op_kinds>{})) {
     if (name == SetNode::name && !variant().build().numa) continue;
     EXPECT_TRUE(coverage.ops.contains(std::string(name))) << name << " never ran";
   }
