@@ -18,18 +18,6 @@ std::vector<BootmemBuild> broken_builds() {
 }
 
 
-// Did the memsets recorded during the call cover [start, end)?
-bool zeroed_during_call(Phys start, Phys end) {
-  auto zeroed = host::recording().zeroed;
-  std::sort(zeroed.begin(), zeroed.end());
-  Phys reached = start;
-  for (auto [s, e] : zeroed) {
-    if (s > reached) break;
-    reached = std::max(reached, e);
-  }
-  return reached >= end;
-}
-
 int flags_of(bool exclusive) { return exclusive ? BM_EXCLUSIVE : 0; }
 
 // One bootmem call per op; returns the call's status and fills `value`.
@@ -95,7 +83,7 @@ class Caller {
   }
   static Allocation allocation(int found, std::uint64_t phys, Phys size) {
     if (!found) return Allocation{};
-    return Allocation{Allocation::Kind::memory, phys, zeroed_during_call(phys, phys + size)};
+    return Allocation{Allocation::Kind::memory, phys, host::zeroed_during_call(phys, phys + size)};
   }
 
   const bm_kernel& k_;

@@ -135,6 +135,17 @@ std::map<const std::byte*, std::size_t>& slab_objects() {
 
 }  // namespace
 
+bool zeroed_during_call(Phys start, Phys end) {
+  auto zeroed = current().zeroed;
+  std::sort(zeroed.begin(), zeroed.end());
+  Phys reached = start;
+  for (auto [s, e] : zeroed) {
+    if (s > reached) break;
+    reached = std::max(reached, e);
+  }
+  return reached >= end;
+}
+
 void start_recording() { current() = Recording{}; }
 
 const Recording& recording() { return current(); }

@@ -43,6 +43,9 @@ struct Recording {
   std::vector<std::string> log;  // printk lines
 };
 
+// Did the memsets recorded during the current call cover [start, end)?
+bool zeroed_during_call(Phys start, Phys end);
+
 // Clears the recording: called before each memblock call.
 void start_recording();
 const Recording& recording();

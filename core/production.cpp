@@ -18,19 +18,6 @@ bool& in_use(const Variant& variant) {
 
 mb_region_type to_bridge(RegionType t) { return t == RegionType::reserved ? MB_RESERVED : MB_MEMORY; }
 
-// Did the memsets recorded during the call cover [start, end)?
-bool covered_by_zeroing(Phys start, Phys end) {
-  auto zeroed = host::recording().zeroed;
-  std::sort(zeroed.begin(), zeroed.end());
-  Phys reached = start;
-  for (auto [s, e] : zeroed) {
-    if (s > reached) break;
-    reached = std::max(reached, e);
-    if (reached >= end) return true;
-  }
-  return reached >= end;
-}
-
 void collect_range(void* ctx, uint64_t start, uint64_t end, int nid) {
   static_cast<Ranges*>(ctx)->ranges.push_back(Range{start, end, nid});
 }
@@ -185,7 +172,7 @@ class Caller {
       a.kind = Allocation::Kind::memory;
       a.addr = mb_host_virt_to_phys(ptr);
       if constexpr (zeroing_alloc_v<OpT>)
-        a.zeroed = covered_by_zeroing(a.addr, a.addr + (op.size & phys_mask_));
+        a.zeroed = host::zeroed_during_call(a.addr, a.addr + (op.size & phys_mask_));
     }
     value = a;
     return status;

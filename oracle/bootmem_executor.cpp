@@ -10,7 +10,6 @@
 #include "core/trace.hpp"
 #include "oracle/bootmem_model.hpp"
 #include "oracle/executor.hpp"
-#include "oracle/known_divergences.hpp"
 
 namespace mbfuzz::oracle {
 namespace {
@@ -141,13 +140,7 @@ CheckResult DifferentialExecutor::check_bootmem(std::span<const Op> ops) {
         d.expected = std::move(expected);
         d.actual = std::move(actual);
         d.bootmem = std::move(states);
-        if (const KnownDivergence* known = match_known_divergence(d, knobs_)) {
-          result.verdict = CheckResult::Verdict::known;
-          result.known_id = std::string(known->id);
-        } else {
-          result.verdict = CheckResult::Verdict::diverged;
-        }
-        result.divergence = std::move(d);
+        conclude(result, std::move(d));
         return result;
       };
       const BootmemSnapshot& actual = states.actual;

@@ -220,13 +220,7 @@ CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
       d.check = std::move(check);
       d.expected = std::move(expected);
       d.actual = std::move(actual);
-      if (const KnownDivergence* known = match_known_divergence(d, knobs_)) {
-        result.verdict = CheckResult::Verdict::known;
-        result.known_id = std::string(known->id);
-      } else {
-        result.verdict = CheckResult::Verdict::diverged;
-      }
-      result.divergence = std::move(d);
+      conclude(result, std::move(d));
       return result;
     };
 
@@ -255,6 +249,16 @@ CheckResult DifferentialExecutor::check(std::span<const Op> ops) {
     result.divergence = std::move(d);
   }
   return result;
+}
+
+void DifferentialExecutor::conclude(CheckResult& result, Divergence d) const {
+  if (const KnownDivergence* known = match_known_divergence(d, knobs_)) {
+    result.verdict = CheckResult::Verdict::known;
+    result.known_id = std::string(known->id);
+  } else {
+    result.verdict = CheckResult::Verdict::diverged;
+  }
+  result.divergence = std::move(d);
 }
 
 // What memblock=debug would print of the final state (memblock's own

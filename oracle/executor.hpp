@@ -90,6 +90,8 @@ class DifferentialExecutor {
   const Variant& variant() const { return production_.variant(); }
 
  private:
+  // The verdict of a divergence: known when a reviewed entry matches it.
+  void conclude(CheckResult& result, Divergence d) const;
   // A sequence of bootmem's calls: bootmem, and memblock as nobootmem answered them.
   CheckResult check_bootmem(std::span<const Op> ops);
   std::optional<Divergence> own_dump_differs(std::span<const Op> ops, const Snapshot& expected, Snapshot actual);

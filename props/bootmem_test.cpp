@@ -47,7 +47,7 @@ rc::Gen<Layout> layout() {
 
 // A page-aligned range in or near a node.
 rc::Gen<std::pair<Phys, Phys>> range_near(const Layout& l) {
-  return rc::gen::exec([&l] {
+  return rc::gen::exec([l] {  // by value: shrinking runs it again after the caller has returned
     const auto [s, e] = *rc::gen::elementOf(l.nodes);
     const std::uint64_t first = *rc::gen::inRange<std::uint64_t>(s, e);
     const std::uint64_t pages = *rc::gen::inRange<std::uint64_t>(1, e - first + 1);
