@@ -49,11 +49,15 @@ class Answer {
 MemblockCalls nobootmem_calls(std::span<const Op> bootmem_ops) {
   MemblockCalls calls;
   std::uint64_t highest_end_pfn = 0;
-  for (std::size_t i = 0; i < bootmem_ops.size(); ++i)
+  for (std::size_t i = 0; i < bootmem_ops.size(); ++i) {
     for (Op& op : std::visit(Answer{highest_end_pfn}, bootmem_ops[i])) {
       calls.ops.push_back(std::move(op));
       calls.origin.push_back(i);
     }
+    // After the hand-off the buddy allocator owns the pages: bootmem refuses
+    // every later call, and no kernel asked memblock either.
+    if (std::holds_alternative<FreeAllBootmem>(bootmem_ops[i])) break;
+  }
   return calls;
 }
 

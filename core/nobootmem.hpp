@@ -17,7 +17,9 @@ struct MemblockCalls {
   std::vector<std::size_t> origin;  // for each op, the index of the bootmem call it answers
 };
 
-// `bootmem_ops` holds bootmem's calls only (is_bootmem_op).
+// `bootmem_ops` holds bootmem's calls only (is_bootmem_op). The calls stop
+// at the first free_all_bootmem: after the hand-off neither allocator is
+// asked anything.
 MemblockCalls nobootmem_calls(std::span<const Op> bootmem_ops);
 
 }  // namespace mbfuzz
