@@ -100,12 +100,35 @@ std::optional<std::string> allocation_invariants(const Op& op, const Outcome& ou
 }  // namespace
 
 CheckResult DifferentialExecutor::check_bootmem(std::span<const Op> ops) {
-  CheckResult result;
   if (!std::all_of(ops.begin(), ops.end(), is_bootmem_op)) {
-    result.verdict = CheckResult::Verdict::inconclusive;
-    result.reason = "the sequence mixes memblock's calls and bootmem's: neither allocator answers both";
-    return result;
+    CheckResult mixed;
+    mixed.verdict = CheckResult::Verdict::inconclusive;
+    mixed.reason = "the sequence mixes memblock's calls and bootmem's: neither allocator answers both";
+    return mixed;
   }
+  const CheckResult bootmem = check_bootmem_alone(ops);
+  if (bootmem.verdict == CheckResult::Verdict::diverged || bootmem.verdict == CheckResult::Verdict::inconclusive)
+    return bootmem;
+
+  // The same calls as memblock answers them, also when bootmem departed from
+  // its specification in a known way: memblock's answers do not depend on it.
+  const MemblockCalls calls = nobootmem_calls(ops);
+  CheckResult memblock = check(calls.ops);
+  if (memblock.divergence) {
+    Divergence& d = *memblock.divergence;
+    d.memblock_call = d.op;
+    d.op_index = calls.origin[d.op_index];  // every memblock call answers a bootmem call
+    d.op = ops[d.op_index];
+  }
+  if (memblock.verdict == CheckResult::Verdict::inconclusive)
+    memblock.reason = "memblock, answering as nobootmem did: " + memblock.reason;
+  if (memblock.verdict == CheckResult::Verdict::diverged) return memblock;
+  if (bootmem.verdict == CheckResult::Verdict::known) return bootmem;
+  return memblock.verdict == CheckResult::Verdict::agree ? bootmem : memblock;
+}
+
+CheckResult DifferentialExecutor::check_bootmem_alone(std::span<const Op> ops) {
+  CheckResult result;
   {
     ProductionBootmem production(bootmem_);
     BootmemModel model;
@@ -171,20 +194,6 @@ CheckResult DifferentialExecutor::check_bootmem(std::span<const Op> ops) {
       state = std::move(states.actual);
     }
   }
-
-  // The same calls as memblock answers them.
-  const MemblockCalls calls = nobootmem_calls(ops);
-  CheckResult memblock = check(calls.ops);
-  if (memblock.divergence) {
-    Divergence& d = *memblock.divergence;
-    d.memblock_call = d.op;
-    const std::size_t call = std::min(d.op_index, calls.origin.size() - 1);
-    d.op_index = calls.origin[call];
-    d.op = ops[d.op_index];
-  }
-  if (memblock.verdict == CheckResult::Verdict::inconclusive)
-    memblock.reason = "memblock, answering as nobootmem did: " + memblock.reason;
-  if (memblock.verdict != CheckResult::Verdict::agree) return memblock;
   return result;
 }
 

@@ -69,8 +69,9 @@ int BootmemModel::mark_node(Node& node, std::uint64_t start, std::uint64_t end, 
 }
 
 // The range begins in a node; each node marks its part, and the next node
-// in the list must hold the next page, until the range ends (the walk the
-// seed's mark_bootmem describes).
+// in the list must hold the next page, until the range ends. The seed
+// (../shared/seeds/003) documents mark_bootmem as this walk over the node
+// list, and the order matters for what a BUG part-way leaves marked.
 int BootmemModel::mark(std::uint64_t start, std::uint64_t end, bool reserve, bool exclusive) {
   std::uint64_t pos = start;
   for (Node& node : nodes) {
@@ -129,12 +130,9 @@ std::optional<Phys> BootmemModel::alloc_in(Node* node, Phys size, Phys align, Ph
   const Phys end_off = start_off + size;
   node->last_end_off = end_off;
   node->hint = pfn_up(end_off);
-  // The pages from the first one not shared with the last allocation.
-  const std::uint64_t first_page = lo + std::max(start_off / page_size, index);
-  if (lo + pfn_up(end_off) > first_page) {
-    if (icl::intersects(node->reserved, interval(first_page, lo + pfn_up(end_off)))) throw BootmemBug{};
-    node->reserved += interval(first_page, lo + pfn_up(end_off));
-  }
+  // Its pages from the fit on (a page shared with the last allocation is
+  // reserved already) up to the first page after it.
+  if (lo + pfn_up(end_off) > *pfn) node->reserved += interval(*pfn, lo + pfn_up(end_off));
   return node_base + start_off;
 }
 

@@ -94,6 +94,8 @@ class DifferentialExecutor {
   void conclude(CheckResult& result, Divergence d) const;
   // A sequence of bootmem's calls: bootmem, and memblock as nobootmem answered them.
   CheckResult check_bootmem(std::span<const Op> ops);
+  // bootmem against its model alone.
+  CheckResult check_bootmem_alone(std::span<const Op> ops);
   std::optional<Divergence> own_dump_differs(std::span<const Op> ops, const Snapshot& expected, Snapshot actual);
 
   ProductionMemblock production_;

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The bootmem allocator of kernels before 4.20, as a second system under
- * test: one bitmap per node, a set bit per reserved page. Written here in
- * the kernel's own C from bootmem's documented semantics (docs/allocators.md;
- * the seed ../shared/seeds/003 walks through free_bootmem, mark_bootmem and
- * __free), with the same structure and names, so that a reader who knows
- * mm/bootmem.c finds their way.
+ * test: one bitmap per node, a set bit per reserved page. No tree mbfuzz
+ * builds has mm/bootmem.c, so this re-creates 4.19's: the marking functions
+ * as the seed ../shared/seeds/003 shows them, allocation and the hand-off
+ * following 4.19's algorithm, bugs included (docs/findings.md), with the
+ * same structure and names. The model it is checked against is written from
+ * the semantics (docs/allocators.md), not from this file.
  *
  * The bitmap itself lives in host memory; `map_pfn` records where the arch
  * placed it, because free_all_bootmem() hands those pages over too.

@@ -54,10 +54,13 @@ class RandomBootmemOps {
     // Nodes come up in any order; bootmem keeps them sorted.
     if (chance(3)) std::reverse(inits.begin(), inits.end());
     ops.insert(ops.end(), inits.begin(), inits.end());
-    // The RAM: each node's pages (or all at once when they touch), then the bitmaps.
+    // The RAM, node by node; then, mostly, each bitmap's page where it lies in a node.
     for (auto [s, e] : nodes_) ops.push_back(FreeBootmem{.base = s * page, .size = (e - s) * page});
-    for (auto [s, e] : nodes_)
-      if (chance(3) == false) ops.push_back(ReserveBootmem{.base = s * page, .size = page, .exclusive = true});
+    for (const Op& init : inits) {
+      const auto& node = std::get<InitBootmemNode>(init);
+      if (!chance(3) && node.map_pfn == node.start_pfn)
+        ops.push_back(ReserveBootmem{.base = node.map_pfn * page, .size = page, .exclusive = true});
+    }
   }
 
   // An address near the nodes: on a page, in one, across a boundary.

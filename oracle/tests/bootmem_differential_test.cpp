@@ -44,6 +44,12 @@ TEST(BootmemDifferential, random_sequences_agree_with_the_specification_three_wa
   for (const auto& [verdict, count] : verdicts) std::printf("  %5d %s\n", count, verdict.c_str());
   std::printf("  %zu bootmem ops checked\n", ops_checked);
   EXPECT_GE(verdicts["agree"], sequence_count() / 2) << "most sequences must be checked to the end";
+  // Nothing but bootmem's two known divergences is excused, and no run is
+  // left unjudged: the generator keeps to the specification.
+  for (const auto& [verdict, count] : verdicts)
+    EXPECT_TRUE(verdict == "agree" || verdict == "known: bootmem-free-all-skips-node-tail" ||
+                verdict == "known: bootmem-range-below-node-wraps")
+        << verdict << " (" << count << " sequences)";
 }
 
 }  // namespace
