@@ -80,19 +80,22 @@ std::optional<std::vector<Trace>> read_traces(const RunOptions& options, const B
   return traces;
 }
 
-// Runs a trace of bootmem's calls on bootmem; returns whether every call completed.
-bool replay_bootmem(const Trace& trace, bool quiet) {
-  ProductionBootmem bootmem;
+// Runs the trace's ops on `system` (ProductionMemblock or ProductionBootmem),
+// printing each op and its outcome (only aborted ones when quiet), then
+// what `after_each` prints and, last, `final_state()`; returns whether every
+// call completed.
+template <class System, class AfterEach, class FinalState>
+bool replay_on(System& system, const Trace& trace, bool quiet, AfterEach after_each, FinalState final_state) {
   bool all_completed = true;
-  if (!quiet) fmt::print("# {} on bootmem\n", trace.source);
   for (std::size_t i = 0; i < trace.ops.size(); ++i) {
-    Outcome outcome = bootmem.run(trace.ops[i]);
+    Outcome outcome = system.run(trace.ops[i]);
     const bool completed = outcome.status != Outcome::Status::aborted;
     all_completed = all_completed && completed;
     if (!quiet || !completed)
       fmt::print("{}:{}: {}\n    {}\n", trace.source, trace.lines[i], format_op(trace.ops[i]), render_outcome(outcome));
+    if (!quiet) after_each();
   }
-  if (!quiet) fmt::print("\n{}", render_bootmem(bootmem.snapshot()));
+  if (!quiet) fmt::print("\n{}", final_state());
   return all_completed;
 }
 
@@ -104,23 +107,18 @@ bool replay_one(const Trace& trace, const Variant& variant, bool quiet) {
       fmt::print(stderr, "{}: mixes memblock's calls and bootmem's: neither allocator answers both\n", trace.source);
       return false;
     }
-    return replay_bootmem(trace, quiet);
+    ProductionBootmem bootmem;
+    if (!quiet) fmt::print("# {} on bootmem\n", trace.source);
+    return replay_on(bootmem, trace, quiet, [] {}, [&] { return render_bootmem(bootmem.snapshot()); });
   }
   ProductionMemblock memblock(variant);
-  bool all_completed = true;
   if (!quiet) fmt::print("# {} on {} (Linux {})\n", trace.source, variant.name(), variant.build().kernel_version);
-  for (std::size_t i = 0; i < trace.ops.size(); ++i) {
-    Outcome outcome = memblock.run(trace.ops[i]);
-    bool completed = outcome.status != Outcome::Status::aborted;
-    all_completed = all_completed && completed;
-    if (!quiet || !completed)
-      fmt::print("{}:{}: {}\n    {}\n", trace.source, trace.lines[i], format_op(trace.ops[i]),
-                 render_outcome(outcome));
-    if (!quiet)
-      for (const std::string& line : memblock.kernel_log()) fmt::print("    printk: {}\n", line);
-  }
-  if (!quiet) fmt::print("\n{}", render_snapshot(memblock.snapshot()));
-  return all_completed;
+  return replay_on(
+      memblock, trace, quiet,
+      [&] {
+        for (const std::string& line : memblock.kernel_log()) fmt::print("    printk: {}\n", line);
+      },
+      [&] { return render_snapshot(memblock.snapshot()); });
 }
 
 // Runs `one` on every trace and variant asked for: exit_found unless all

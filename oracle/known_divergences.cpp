@@ -4,6 +4,8 @@
 #include <array>
 #include <optional>
 
+#include "oracle/bootmem_model.hpp"
+
 namespace mbfuzz::oracle {
 namespace {
 
@@ -201,17 +203,16 @@ bool truncation_unreserves_region_array(const Divergence& d, const Knobs&) {
 // and past it. The specification marks nothing for such a range.
 bool bootmem_range_below_node_wraps(const Divergence& d, const Knobs&) {
   if (!d.bootmem) return false;
-  constexpr Phys page = 4096;
-  auto up = [](Phys a) { return (a + page - 1) / page; };
+  auto up = BootmemModel::pfn_up, down = BootmemModel::pfn_down;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> range;  // [start, end) in pfns
   std::optional<int> nid;
   std::visit(
       [&](const auto& o) {
         using T = std::decay_t<decltype(o)>;
         if constexpr (std::is_same_v<T, FreeBootmem> || std::is_same_v<T, FreeBootmemNode>)
-          range = {up(o.base), (o.base + o.size) / page};
+          range = {up(o.base), down(o.base + o.size)};
         if constexpr (std::is_same_v<T, ReserveBootmem> || std::is_same_v<T, ReserveBootmemNode>)
-          range = {o.base / page, up(o.base + o.size)};
+          range = {down(o.base), up(o.base + o.size)};
         if constexpr (std::is_same_v<T, FreeBootmemNode> || std::is_same_v<T, ReserveBootmemNode>) nid = o.nid.value;
       },
       d.op);
